@@ -1,0 +1,45 @@
+# NYUD-v2 multi-task (either release: 480x640 png or 448x576 jpg; see docs/datasets.md).
+# Train: random rescale + 448x576 crop + flip (the common multi-task protocol's input size); test: the
+# whole image, padded to a multiple of 32 by the data preprocessor.
+dataset_type = 'NYUDv2Dataset'
+data_root = 'data/NYUDv2'
+tasks = ['semseg', 'depth']
+crop_size = (448, 576)  # (h, w)
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadMultiTaskAnnotations'),
+    dict(type='MultiTaskRandomResize', scale=(640, 480), ratio_range=(1.0, 1.5), keep_ratio=True),
+    dict(type='MultiTaskRandomCrop', crop_size=crop_size),
+    dict(type='MultiTaskRandomFlip', prob=0.5),
+    dict(type='PackMultiTaskInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadMultiTaskAnnotations'),
+    dict(type='PackMultiTaskInputs'),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type, data_root=data_root, split='train', tasks=tasks, pipeline=train_pipeline
+    ),
+)
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type, data_root=data_root, split='val', tasks=tasks, pipeline=test_pipeline
+    ),
+)
+test_dataloader = val_dataloader
+# Single-task references for Δm: MTFormer's Swin numbers, the paper's setting (ALGORITHMS.md).
+val_evaluator = dict(
+    type='MultiTaskMetric', tasks=tasks, references=dict(semseg=47.96, depth=0.4972)
+)
+test_evaluator = val_evaluator

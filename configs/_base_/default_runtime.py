@@ -1,0 +1,15 @@
+# Runtime shared by every mmkem config (mmseg's default_runtime plus the mmkem plugin import).
+default_scope = 'mmseg'
+custom_imports = dict(imports=['mmkem'], allow_failed_imports=False)
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # tools/train.py switches to gloo when no GPU is visible.
+    dist_cfg=dict(backend='nccl'),
+)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='MultiTaskLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False

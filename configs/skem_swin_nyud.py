@@ -1,0 +1,1 @@
+_base_ = ['./skem/skem_swin-t_40k_nyud-448x576.py']

@@ -1,0 +1,30 @@
+"""mmkem: multi-task dense prediction with KEM / sKEM and Rep-MTL, as an mmsegmentation 1.x plugin.
+
+``import mmkem`` registers every mmkem module into mmsegmentation's registries (MODELS, DATASETS,
+TRANSFORMS, METRICS, VISUALIZERS), so a config needs only::
+
+    custom_imports = dict(imports=['mmkem'], allow_failed_imports=False)
+    default_scope = 'mmseg'
+"""
+
+from . import (
+    apis,
+    datasets,
+    engine,
+    evaluation,
+    models,
+    structures,  # noqa: I001  (task specs first: the modules below read them)
+    visualization,
+)
+from .version import __version__
+
+__all__ = [
+    '__version__',
+    'apis',
+    'datasets',
+    'engine',
+    'evaluation',
+    'models',
+    'structures',
+    'visualization',
+]

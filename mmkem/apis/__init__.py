@@ -1,0 +1,3 @@
+from .launch import add_common_args, clear_errors, load_config
+
+__all__ = ['add_common_args', 'clear_errors', 'load_config']

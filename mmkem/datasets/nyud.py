@@ -1,0 +1,184 @@
+"""NYUD-v2 in the layout of the multi-task releases (semseg, depth, normals, edges)."""
+import os.path as osp
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+from mmengine.dataset import BaseDataset
+from mmseg.registry import DATASETS
+
+from mmkem.structures import get_task_spec
+
+__all__ = ['NYUD40_CLASSES', 'NYUD_LAYOUT', 'NYUDv2Dataset', 'nyud_palette']
+
+#: The 40 classes of Gupta et al. (2013), in the order of the release's label ids 1..40
+#: (train ids 0..39).
+NYUD40_CLASSES = (
+    'wall', 'floor', 'cabinet', 'bed', 'chair', 'sofa', 'table', 'door', 'window', 'bookshelf',
+    'picture', 'counter', 'blinds', 'desk', 'shelves', 'curtain', 'dresser', 'pillow', 'mirror',
+    'floor mat', 'clothes', 'ceiling', 'books', 'refridgerator', 'television', 'paper', 'towel',
+    'shower curtain', 'box', 'whiteboard', 'person', 'night stand', 'toilet', 'sink', 'lamp',
+    'bathtub', 'bag', 'otherstructure', 'otherfurniture', 'otherprop')
+
+
+def nyud_palette(num_classes: int = 40) -> List[List[int]]:
+    """Colours of the train ids ``0..num_classes-1``: the PASCAL VOC colour map of ids ``1..N``.
+
+    The VOC bit-interleaving map is the usual deterministic choice for label colours; release id
+    ``i`` (train id ``i - 1``) gets VOC colour ``i``, so id 0 (void) would be black.
+    """
+    palette = []
+    for label in range(1, num_classes + 1):
+        r = g = b = 0
+        c = label
+        for shift in range(7, -1, -1):
+            r |= (c & 1) << shift
+            g |= ((c >> 1) & 1) << shift
+            b |= ((c >> 2) & 1) << shift
+            c >>= 3
+        palette.append([r, g, b])
+    return palette
+
+
+#: The expected folder layout, shown by the errors of :class:`NYUDv2Dataset`.
+NYUD_LAYOUT = """\
+<data_root>/
+├── gt_sets/
+│   ├── train.txt          one id per line (795 ids in the official split)
+│   └── val.txt            (654 ids)
+├── images/<id>.png|.jpg   RGB, 480x640 or 448x576 depending on the release
+├── segmentation/<id>.png  uint8, 1..40 = the 40 classes, 0 = void
+├── depth/<id>.npy         float32 metres, 0 = invalid
+├── normals/<id>.png|.npy  png: n = 2 * v / 255 - 1; npy: float32 (H, W, 3) unit vectors
+└── edge/<id>.png|.npy     png: 0 / 255 (or 0 / 1); npy: float32 0 / 1"""
+
+_DEMO_HINT = (
+    'No NYUD-v2 at hand? `make demo` builds a small dataset in this exact layout\n'
+    '(`python tools/dataset_converters/make_demo_nyud.py --out data/nyud_demo`) and trains on it;\n'
+    'point a config at any dataset with `data_root=...` (see docs/datasets.md).')
+
+
+@DATASETS.register_module()
+class NYUDv2Dataset(BaseDataset):
+    """NYUD-v2 multi-task dataset (Silberman et al. 2012, 40 classes of Gupta et al. 2013).
+
+    Reads both multi-task releases in common use: the 480x640 one (jpg images, normals and edges as
+    ``.npy``) and the 448x576 one (png images, normals and edges as ``.png``); the extension of
+    each file is found per id, so mixed folders work too. The layout is ``NYUD_LAYOUT``.
+
+    Each item of ``data_list`` holds ``img_path``, one ``<task>_path`` per requested task,
+    ``tasks``, ``seg_fields=[]``, ``label_offset=1`` (release id ``v`` becomes train id
+    ``v - 1``; 0 (void) becomes 255) and ``num_classes=40``, which
+    :class:`~mmkem.datasets.transforms.LoadMultiTaskAnnotations` reads.
+
+    Args:
+        data_root (str): Root folder of the release.
+        split (str): ``'train'``, ``'val'`` (read ``gt_sets/<split>.txt``) or the path of a list
+            of ids (absolute, or relative to ``data_root``). Defaults to ``'train'``.
+        tasks (Sequence[str]): Any subset of ``('semseg', 'depth', 'normals', 'edge')``, in the
+            order the model uses. Defaults to ``('semseg', 'depth')``.
+        pipeline (list): Transforms (configs or callables). Defaults to ``()``.
+        test_mode (bool): Passed to ``BaseDataset``. Defaults to False.
+        metainfo (dict, optional): Overrides of ``METAINFO``. Defaults to None.
+        indices (int | Sequence[int], optional): Use only these items (``BaseDataset``).
+            Defaults to None.
+        serialize_data (bool): Passed to ``BaseDataset``. Defaults to True.
+        lazy_init (bool): Passed to ``BaseDataset``. Defaults to False.
+        max_refetch (int): Passed to ``BaseDataset``. Defaults to 1000.
+
+    Raises:
+        FileNotFoundError: ``data_root``, the split file, or an id's image or label file is
+            missing; the message names the path and shows the expected layout.
+        ValueError: ``tasks`` is empty or names a task this dataset does not provide.
+    """
+
+    METAINFO = dict(
+        classes=NYUD40_CLASSES,
+        palette=nyud_palette(len(NYUD40_CLASSES)),
+        tasks=('semseg', 'depth', 'normals', 'edge'))
+
+    #: folder and accepted extensions of each file kind, in order of preference.
+    FOLDERS: Dict[str, tuple] = dict(
+        img=('images', ('.png', '.jpg', '.jpeg')),
+        semseg=('segmentation', ('.png', )),
+        depth=('depth', ('.npy', )),
+        normals=('normals', ('.png', '.npy')),
+        edge=('edge', ('.png', '.npy')))
+
+    LABEL_OFFSET = 1
+
+    def __init__(self,
+                 data_root: str,
+                 split: str = 'train',
+                 tasks: Sequence[str] = ('semseg', 'depth'),
+                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 test_mode: bool = False,
+                 metainfo: Optional[dict] = None,
+                 indices: Optional[Union[int, Sequence[int]]] = None,
+                 serialize_data: bool = True,
+                 lazy_init: bool = False,
+                 max_refetch: int = 1000) -> None:
+        tasks = tuple(tasks)
+        provided = self.METAINFO['tasks']
+        if not tasks or any(t not in provided for t in tasks):
+            raise ValueError(f'tasks={tasks!r}: {type(self).__name__} provides a non-empty '
+                             f'subset of {provided!r}')
+        for task in tasks:
+            get_task_spec(task)  # unknown to mmkem: KeyError naming the known tasks
+        if not osp.isdir(data_root):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: data_root {data_root!r} (looked in '
+                f'{osp.abspath(data_root)}) does not exist. Expected the NYUD-v2 multi-task '
+                f'layout:\n{NYUD_LAYOUT}\n{_DEMO_HINT}')
+        self.split = split
+        self.tasks = tasks
+        ann_file = (osp.join('gt_sets', f'{split}.txt') if split in ('train', 'val') else split)
+        super().__init__(
+            ann_file=ann_file,
+            metainfo=metainfo,
+            data_root=data_root,
+            data_prefix=dict(img_path=''),
+            indices=indices,
+            serialize_data=serialize_data,
+            pipeline=list(pipeline),
+            test_mode=test_mode,
+            lazy_init=lazy_init,
+            max_refetch=max_refetch)
+
+    def _find(self, kind: str, sample_id: str) -> str:
+        """Path of the ``kind`` file of ``sample_id`` (the first accepted extension present)."""
+        folder, exts = self.FOLDERS[kind]
+        candidates = [osp.join(self.data_root, folder, sample_id + ext) for ext in exts]
+        for path in candidates:
+            if osp.isfile(path):
+                return path
+        raise FileNotFoundError(
+            f'{type(self).__name__}: id {sample_id!r} of {self.ann_file} has no {kind} file; '
+            f'looked for {" or ".join(candidates)}. Expected layout:\n{NYUD_LAYOUT}')
+
+    def load_data_list(self) -> List[dict]:
+        """Read the split file and return one dict per id, sorted by id.
+
+        Returns:
+            list[dict]: ``img_path``, ``<task>_path`` for each task, ``tasks``, ``seg_fields``,
+            ``label_offset``, ``num_classes`` and ``sample_id``.
+        """
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: split file {self.ann_file} (split={self.split!r}) does '
+                f'not exist. Expected layout:\n{NYUD_LAYOUT}')
+        with open(self.ann_file) as f:
+            ids = sorted({line.strip() for line in f if line.strip()})
+        if not ids:
+            raise ValueError(f'{type(self).__name__}: split file {self.ann_file} lists no ids')
+        data_list = []
+        for sample_id in ids:
+            info = dict(
+                sample_id=sample_id,
+                img_path=self._find('img', sample_id),
+                tasks=self.tasks,
+                seg_fields=[],
+                label_offset=self.LABEL_OFFSET,
+                num_classes=len(self.metainfo['classes']))
+            for task in self.tasks:
+                info[f'{task}_path'] = self._find(task, sample_id)
+            data_list.append(info)
+        return data_list

@@ -1,0 +1,160 @@
+"""Decode the ground truth of every task of a sample from its files."""
+import io
+import os.path as osp
+from typing import Optional, Sequence
+
+import mmcv
+import mmengine.fileio as fileio
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmseg.registry import TRANSFORMS
+
+from mmkem.structures import TaskSpec, get_task_spec
+
+__all__ = ['LoadMultiTaskAnnotations']
+
+
+def _as_2d(array: np.ndarray, path: str) -> np.ndarray:
+    """(H, W) from (H, W), (1, H, W) or (H, W, 1); ValueError naming ``path`` otherwise."""
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    elif array.ndim == 3 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim != 2:
+        raise ValueError(f'{path}: expected a (H, W) map, got shape {array.shape}')
+    return array
+
+
+@TRANSFORMS.register_module()
+class LoadMultiTaskAnnotations(BaseTransform):
+    """Load the label map of each task into ``results[spec.gt_field]`` (docs/internals.md, step 2).
+
+    Decoding follows the task's kind and the file's extension:
+
+    - segmentation (``.png``): release id ``v`` becomes train id ``v - label_offset``; ids below
+      the offset (NYUD's 0 = void) and 255 become 255 (ignore). uint8 (H, W).
+    - depth (``.npy``): float32 metres, 0 = invalid. float32 (H, W).
+    - normals: ``.png`` decodes as ``n = 2 v / 255 - 1``, renormalised to unit length; pixels whose
+      decoded length is far from 1 (mid-grey or black) become the all-zero invalid vector.
+      ``.npy`` is read as is ((H, W, 3), or (3, H, W) transposed). float32 (H, W, 3).
+    - edge and saliency: ``.png`` with values 0 / 255 (thresholded at 128) or 0 / 1; ``.npy``
+      floats thresholded at 0.5. uint8 (H, W) in {0, 1}.
+
+    Each map is checked: its size must equal the image's (``ori_shape``), labels must lie in
+    ``0..num_classes-1`` after the mapping, depth must be finite and non-negative. A failed check
+    raises ``ValueError`` naming the file.
+
+    Required Keys:
+
+    - ``<task>_path`` for each task
+    - tasks (unless ``tasks`` is given)
+    - ori_shape (or img)
+    - label_offset (optional, default 0), num_classes (optional, default ``spec.channels``)
+
+    Modified Keys:
+
+    - seg_fields
+
+    Added Keys:
+
+    - ``spec.gt_field`` of each task (``gt_sem_seg``, ``gt_depth_map``, ``gt_normals``, ...)
+
+    Args:
+        tasks (Sequence[str], optional): Tasks to load; None loads ``results['tasks']``.
+            Defaults to None.
+        backend_args (dict, optional): mmengine file backend arguments. Defaults to None.
+    """
+
+    def __init__(self,
+                 tasks: Optional[Sequence[str]] = None,
+                 backend_args: Optional[dict] = None) -> None:
+        self.tasks = None if tasks is None else tuple(tasks)
+        self.backend_args = backend_args.copy() if backend_args else None
+
+    def _read_png(self, path: str, color: bool = False) -> np.ndarray:
+        content = fileio.get(path, backend_args=self.backend_args)
+        if color:
+            return mmcv.imfrombytes(content, flag='color', channel_order='rgb', backend='cv2')
+        array = mmcv.imfrombytes(content, flag='unchanged', backend='pillow')
+        return array[..., 0] if array.ndim == 3 else array
+
+    def _read_npy(self, path: str) -> np.ndarray:
+        return np.load(io.BytesIO(fileio.get(path, backend_args=self.backend_args)))
+
+    def _decode(self, spec: TaskSpec, path: str, results: dict) -> np.ndarray:
+        ext = osp.splitext(path)[1].lower()
+        if spec.kind == 'segmentation' and ext == '.png':
+            raw = self._read_png(path).astype(np.int64)
+            offset = results.get('label_offset', 0)
+            num_classes = results.get('num_classes', spec.channels)
+            label = raw - offset
+            label[(raw < offset) | (raw == 255)] = 255
+            bad = (label >= num_classes) & (label != 255)
+            if bad.any():
+                raise ValueError(
+                    f'{path}: label ids {sorted(np.unique(raw[bad]).tolist())[:10]} are out of '
+                    f'range; expected {offset}..{offset + num_classes - 1} (and 0..{offset - 1} '
+                    f'or 255 for void)')
+            return label.astype(np.uint8)
+        if spec.kind == 'depth' and ext == '.npy':
+            depth = _as_2d(self._read_npy(path), path).astype(np.float32)
+            if not np.isfinite(depth).all() or (depth < 0).any():
+                raise ValueError(f'{path}: depth must be finite and >= 0 (0 = invalid); found '
+                                 f'{int((~np.isfinite(depth)).sum())} non-finite and '
+                                 f'{int((depth < 0).sum())} negative values')
+            return depth
+        if spec.kind == 'normals' and ext in ('.png', '.npy'):
+            if ext == '.png':
+                normals = 2.0 * self._read_png(path, color=True).astype(np.float32) / 255.0 - 1.0
+                length = np.linalg.norm(normals, axis=-1, keepdims=True)
+                valid = (length > 0.5) & (length < 1.5)
+                normals = np.where(valid, normals / np.maximum(length, 1e-6), 0.0)
+            else:
+                normals = self._read_npy(path).astype(np.float32)
+                if normals.ndim == 3 and normals.shape[0] == 3 and normals.shape[-1] != 3:
+                    normals = normals.transpose(1, 2, 0)
+            if normals.ndim != 3 or normals.shape[-1] != 3 or not np.isfinite(normals).all():
+                raise ValueError(f'{path}: normals must be finite with shape (H, W, 3); got '
+                                 f'{normals.shape}')
+            return np.ascontiguousarray(normals, dtype=np.float32)
+        if spec.kind in ('edge', 'saliency') and ext in ('.png', '.npy'):
+            if ext == '.png':
+                raw = self._read_png(path)
+                binary = raw >= 128 if raw.max(initial=0) > 1 else raw > 0
+            else:
+                binary = _as_2d(self._read_npy(path), path) >= 0.5
+            return binary.astype(np.uint8)
+        raise ValueError(f'{path}: cannot decode a {ext!r} file for task {spec.name!r} '
+                         f'(kind {spec.kind!r})')
+
+    def transform(self, results: dict) -> dict:
+        """Decode each task's file into ``results[spec.gt_field]``.
+
+        Args:
+            results (dict): Result dict with ``<task>_path`` keys.
+
+        Returns:
+            dict: ``results`` with one array per task and ``seg_fields`` extended.
+        """
+        tasks = self.tasks if self.tasks is not None else results['tasks']
+        shape = tuple(results['ori_shape'][:2] if 'ori_shape' in results else
+                      results['img'].shape[:2])
+        seg_fields = results.setdefault('seg_fields', [])
+        for task in tasks:
+            spec = get_task_spec(task)
+            key = f'{task}_path'
+            if key not in results:
+                raise KeyError(f'{type(self).__name__}: results has no {key!r} for task '
+                               f'{task!r}; the dataset must provide one path per task')
+            path = results[key]
+            array = self._decode(spec, path, results)
+            if array.shape[:2] != shape:
+                raise ValueError(f'{path}: size {array.shape[:2]} differs from the image size '
+                                 f'{shape} ({results.get("img_path", "image")})')
+            results[spec.gt_field] = array
+            if spec.gt_field not in seg_fields:
+                seg_fields.append(spec.gt_field)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(tasks={self.tasks}, backend_args={self.backend_args})'

@@ -1,0 +1,4 @@
+from . import hooks
+from .hooks import MultiTaskVisualizationHook
+
+__all__ = ['hooks', 'MultiTaskVisualizationHook']

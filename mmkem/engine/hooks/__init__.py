@@ -1,0 +1,3 @@
+from .multi_task_visualization_hook import MultiTaskVisualizationHook
+
+__all__ = ['MultiTaskVisualizationHook']

@@ -1,0 +1,342 @@
+"""Multi-task segmentor: shared backbone, per-task branches, optional task interaction."""
+
+import copy
+from typing import Dict, List, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.models.segmentors.base import BaseSegmentor
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmseg.utils import (
+    ConfigType,
+    OptConfigType,
+    OptMultiConfig,
+    OptSampleList,
+    SampleList,
+    add_prefix,
+)
+from torch import Tensor
+
+from mmkem.structures import get_task_spec
+
+
+@MODELS.register_module()
+class MultiTaskSegmentor(BaseSegmentor):
+    """Shared (frozen) backbone, per-task encoders, interaction neck, per-task decoders and heads.
+
+    The paper's KEM framework (its Fig. 3), composed from configs::
+
+        inputs (B, 3, H, W)
+          -> backbone                 multi-level features (any mmseg / timm backbone in MODELS)
+          -> feature_adapter          shared map Z, (B, C, h, w)
+          -> task_encoder[t]          F_t = enc_t(Z), one per task (paper: 2-layer ViT)
+          -> neck                     [F_1 .. F_n] -> [F'_1 .. F'_n] (KEM | SKEM | ... | None)
+          -> task_decoder[t]          per task (paper: 2-layer ViT)
+          -> heads[t]                 raw outputs per task, (B, channels_t, h, w)
+
+    Training (:meth:`loss`): each head computes its losses against the sample's ground truth
+    (``spec.gt_field``), the ``loss_weighting`` object weights them, and the optional
+    ``regularizer`` adds terms computed from the per-task losses and Z. Inference
+    (:meth:`predict`) writes ``spec.pred_field`` (and ``<task>_logits``) on each sample.
+
+    The regulariser interface (for Rep-MTL and similar methods): a MODELS module called in training
+    as ``regularizer(task_losses, shared)`` with ``task_losses`` a dict ``{task: scalar tensor}`` of
+    the unweighted per-task losses (the sum of each task's terms, still attached to the graph) and
+    ``shared`` the shared representation Z (B, C, h, w) that feeds all task branches. It returns a
+    dict of tensors; keys containing ``loss`` are added to the total by mmengine, the others are
+    only logged. They appear in the loss dict prefixed with ``regularizer.``.
+
+    Args:
+        tasks (Sequence[str]): Task names, e.g. ``('semseg', 'depth')``; each must be registered in
+            ``mmkem.structures.TASK_SPECS``.
+        backbone (dict): Backbone config; it must return a tuple of feature maps (or one map).
+        feature_adapter (dict): Config of the module that fuses the backbone's levels into Z, e.g.
+            ``dict(type='FeatureAdapter', in_channels=[...], channels=C)``; the built module must
+            expose ``channels`` (C).
+        freeze_backbone (bool): Freeze the backbone: its parameters get ``requires_grad=False``, it
+            runs under ``torch.no_grad()`` and stays in eval mode (BatchNorm statistics and
+            dropout frozen) even when :meth:`train` is called. Defaults to True (the paper's
+            frozen Swin encoder).
+        task_encoder (dict, optional): Config of one task's encoder, built once per task with
+            ``embed_dims=C`` filled in, e.g. ``dict(type='ViTBlocks', num_layers=2,
+            with_pos_embed=True)``. Defaults to None: no encoder (F_t = Z).
+        neck (dict, optional): Interaction neck config; called as ``neck([F_1, ..., F_n])`` and
+            returning a list of the same shapes. Defaults to None: no interaction (the plain
+            multi-task baseline).
+        task_decoder (dict, optional): Config of one task's decoder, built once per task with
+            ``embed_dims=C`` filled in. Defaults to None: no decoder.
+        heads (dict, optional): Either one head config used for every task (it has a ``type``
+            key) or a dict ``{task: head config}`` with exactly the tasks of ``tasks``. ``task``
+            and ``in_channels=C`` are filled in. Defaults to None, i.e.
+            ``dict(type='DenseTaskHead')`` for every task.
+        loss_weighting (dict, optional): Loss weighting config; ``tasks`` is filled in when left
+            out and must otherwise equal ``tasks``. Defaults to None, i.e.
+            ``dict(type='FixedLossWeighting')`` (all weights 1, the paper's NYUD-v2 setting).
+        regularizer (dict, optional): See above. Defaults to None.
+        data_preprocessor (dict, optional): Data preprocessor config, normally
+            ``dict(type='MultiTaskDataPreProcessor', ...)``. Defaults to None.
+        train_cfg (dict, optional): Kept for mmseg compatibility; unused. Defaults to None.
+        test_cfg (dict, optional): ``keep_logits`` (bool, default True): also store the raw
+            outputs at the original size as ``<task>_logits``. Inference is always on the whole
+            image. Defaults to None.
+        init_cfg (dict or list[dict], optional): Initialisation config. Defaults to None.
+    """
+
+    def __init__(
+        self,
+        tasks: Sequence[str],
+        backbone: ConfigType,
+        feature_adapter: ConfigType,
+        freeze_backbone: bool = True,
+        task_encoder: OptConfigType = None,
+        neck: OptConfigType = None,
+        task_decoder: OptConfigType = None,
+        heads: OptConfigType = None,
+        loss_weighting: OptConfigType = None,
+        regularizer: OptConfigType = None,
+        data_preprocessor: OptConfigType = None,
+        train_cfg: OptConfigType = None,
+        test_cfg: OptConfigType = None,
+        init_cfg: OptMultiConfig = None,
+    ) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if isinstance(tasks, str) or len(tasks) == 0:
+            raise ValueError(f'tasks must be a non-empty sequence of task names, got {tasks!r}')
+        if len(set(tasks)) != len(tasks):
+            raise ValueError(f'tasks must not repeat a name, got {list(tasks)}')
+        self.tasks: List[str] = list(tasks)
+        self.specs = {task: get_task_spec(task) for task in self.tasks}
+
+        self.backbone = MODELS.build(backbone)
+        self.freeze_backbone = freeze_backbone
+        if freeze_backbone:
+            self.backbone.requires_grad_(False)
+            self.backbone.eval()
+        self.feature_adapter = MODELS.build(feature_adapter)
+        channels = getattr(self.feature_adapter, 'channels', None)
+        if not isinstance(channels, int):
+            raise ValueError(
+                'feature_adapter must build a module with an int attribute `channels` (the width '
+                f'of the shared map), got {type(self.feature_adapter).__name__}'
+            )
+        self.channels = channels
+
+        self.task_encoders = self._build_per_task(task_encoder, embed_dims=channels)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        self.task_decoders = self._build_per_task(task_decoder, embed_dims=channels)
+        self.heads = nn.ModuleDict(
+            {task: MODELS.build(cfg) for task, cfg in self._head_cfgs(heads).items()}
+        )
+
+        weighting_cfg = (
+            dict(type='FixedLossWeighting')
+            if loss_weighting is None
+            else dict(copy.deepcopy(loss_weighting))
+        )
+        weighting_cfg.setdefault('tasks', list(self.tasks))
+        self._check_same_tasks('loss_weighting.tasks', weighting_cfg['tasks'])
+        self.loss_weighting = MODELS.build(weighting_cfg)
+        self.regularizer = MODELS.build(regularizer) if regularizer is not None else None
+
+        self.train_cfg = train_cfg
+        self.test_cfg = dict(test_cfg) if test_cfg is not None else {}
+
+    # ------------------------------------------------------------------ construction helpers
+    def _build_per_task(self, cfg: OptConfigType, **defaults) -> nn.ModuleDict:
+        """One module per task from ``cfg`` (``nn.Identity`` for all when ``cfg`` is None)."""
+        modules = {}
+        for task in self.tasks:
+            if cfg is None:
+                modules[task] = nn.Identity()
+                continue
+            task_cfg = copy.deepcopy(dict(cfg))
+            for key, value in defaults.items():
+                task_cfg.setdefault(key, value)
+            modules[task] = MODELS.build(task_cfg)
+        return nn.ModuleDict(modules)
+
+    def _head_cfgs(self, heads: OptConfigType) -> Dict[str, dict]:
+        """Per-task head configs from one shared config or a dict keyed by task."""
+        if heads is None:
+            heads = dict(type='DenseTaskHead')
+        if 'type' in heads:
+            per_task = {task: copy.deepcopy(dict(heads)) for task in self.tasks}
+        else:
+            self._check_same_tasks('heads', list(heads))
+            per_task = {task: copy.deepcopy(dict(heads[task])) for task in self.tasks}
+        for task, cfg in per_task.items():
+            cfg.setdefault('task', task)
+            cfg.setdefault('in_channels', self.channels)
+            if cfg['task'] != task:
+                raise ValueError(f'heads[{task!r}] has task={cfg["task"]!r}; they must agree')
+        return per_task
+
+    def _check_same_tasks(self, what: str, names: Sequence[str]) -> None:
+        missing = [t for t in self.tasks if t not in names]
+        unexpected = [t for t in names if t not in self.tasks]
+        if missing or unexpected:
+            raise ValueError(
+                f'{what} ({list(names)}) does not match tasks ({self.tasks}): '
+                f'missing {missing}, unexpected {unexpected}'
+            )
+
+    def train(self, mode: bool = True) -> 'MultiTaskSegmentor':
+        """Set train/eval mode; a frozen backbone stays in eval mode."""
+        super().train(mode)
+        if self.freeze_backbone:
+            self.backbone.eval()
+        return self
+
+    # ------------------------------------------------------------------ forward parts
+    def extract_feat(self, inputs: Tensor) -> Tensor:
+        """Backbone and feature adapter: the shared representation.
+
+        Args:
+            inputs (Tensor): Images, (B, 3, H, W).
+
+        Returns:
+            Tensor: Z, (B, C, h, w).
+        """
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_backbone):
+            feats = self.backbone(inputs)
+        return self.feature_adapter(feats)
+
+    def forward_tasks(self, shared: Tensor) -> Dict[str, Tensor]:
+        """Task encoders, interaction neck, task decoders and heads.
+
+        Args:
+            shared (Tensor): Z, (B, C, h, w).
+
+        Returns:
+            dict[str, Tensor]: Raw head outputs per task, (B, channels_t, h, w).
+        """
+        feats = [self.task_encoders[task](shared) for task in self.tasks]
+        if self.neck is not None:
+            feats = list(self.neck(feats))
+            if len(feats) != len(self.tasks):
+                raise ValueError(f'the neck returned {len(feats)} maps for {len(self.tasks)} tasks')
+        return {
+            task: self.heads[task](self.task_decoders[task](feat))
+            for task, feat in zip(self.tasks, feats)
+        }
+
+    def _forward(self, inputs: Tensor, data_samples: OptSampleList = None) -> Dict[str, Tensor]:
+        """Raw outputs per task at the feature resolution (``mode='tensor'``).
+
+        Args:
+            inputs (Tensor): Images, (B, 3, H, W).
+            data_samples (list[SegDataSample], optional): Unused. Defaults to None.
+
+        Returns:
+            dict[str, Tensor]: ``{task: (B, channels_t, h, w)}``.
+        """
+        return self.forward_tasks(self.extract_feat(inputs))
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Dict[str, Tensor]:
+        """Raw outputs per task, resized (bilinear) to the input size.
+
+        Args:
+            inputs (Tensor): Images, (B, 3, H, W).
+            batch_img_metas (list[dict]): Metas of the samples (unused; kept for mmseg's API).
+
+        Returns:
+            dict[str, Tensor]: ``{task: (B, channels_t, H, W)}``.
+        """
+        outputs = self._forward(inputs)
+        return {
+            task: F.interpolate(
+                out,
+                size=inputs.shape[2:],
+                mode='bilinear',
+                align_corners=getattr(self.heads[task], 'align_corners', False),
+            )
+            for task, out in outputs.items()
+        }
+
+    # ------------------------------------------------------------------ training
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+        """Weighted per-task losses (and regulariser terms) of a batch.
+
+        Args:
+            inputs (Tensor): Images, (B, 3, H, W).
+            data_samples (list[SegDataSample]): Samples with every task's ``gt_field``, padded to
+                the batch size.
+
+        Returns:
+            dict[str, Tensor]: ``'<task>.loss_<name>'`` weighted losses, ``'<task>.weight'`` and
+            any other entries of the weighting, and ``'regularizer.*'`` entries.
+        """
+        self._check_sample_tasks(data_samples)
+        shared = self.extract_feat(inputs)
+        outputs = self.forward_tasks(shared)
+        task_losses = {
+            task: self.heads[task].loss_by_feat(outputs[task], data_samples) for task in self.tasks
+        }
+        losses = self.loss_weighting(task_losses)
+        if self.regularizer is not None:
+            totals = {task: sum(terms.values()) for task, terms in task_losses.items()}
+            losses.update(add_prefix(self.regularizer(totals, shared), 'regularizer'))
+        return losses
+
+    def _check_sample_tasks(self, data_samples: SampleList) -> None:
+        """The dataset must provide every task of the model (extra dataset tasks are unused)."""
+        for sample in data_samples:
+            dataset_tasks = sample.metainfo.get('tasks')
+            if dataset_tasks is None:
+                continue
+            missing = [t for t in self.tasks if t not in dataset_tasks]
+            if missing:
+                raise ValueError(
+                    f'the model has tasks {self.tasks} but the dataset provides '
+                    f'{list(dataset_tasks)}: missing {missing}'
+                )
+
+    # ------------------------------------------------------------------ inference
+    def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
+        """Predict every task and store the results on the samples.
+
+        Args:
+            inputs (Tensor): Images, (B, 3, H, W).
+            data_samples (list[SegDataSample], optional): Samples with their metas
+                (``ori_shape``, ``img_shape`` or ``padding_size``, ``flip``). Defaults to None:
+                new samples, predictions at the input size.
+
+        Returns:
+            list[SegDataSample]: The samples with ``spec.pred_field`` set for every task
+            (semseg: (1, H, W) long class ids; depth: (1, H, W) metres; normals: (3, H, W) unit
+            vectors; edge / sal: (1, H, W) probabilities) and, with ``test_cfg.keep_logits``,
+            ``<task>_logits`` (channels_t, H, W), all at ``ori_shape``.
+        """
+        batch_img_metas = [s.metainfo for s in data_samples] if data_samples is not None else None
+        outputs = self.encode_decode(inputs, batch_img_metas)
+        return self.postprocess_result(outputs, data_samples)
+
+    def postprocess_result(
+        self, outputs: Dict[str, Tensor], data_samples: OptSampleList = None
+    ) -> SampleList:
+        """Write each task's prediction onto the samples (see :meth:`predict`).
+
+        Args:
+            outputs (dict[str, Tensor]): Raw outputs at the padded input size,
+                ``{task: (B, channels_t, H, W)}``.
+            data_samples (list[SegDataSample], optional): Defaults to None.
+
+        Returns:
+            list[SegDataSample]: The samples, predictions set.
+        """
+        batch_size = next(iter(outputs.values())).shape[0]
+        if data_samples is None:
+            data_samples = [SegDataSample() for _ in range(batch_size)]
+        keep_logits = self.test_cfg.get('keep_logits', True)
+        for i, sample in enumerate(data_samples):
+            img_meta = sample.metainfo
+            for task in self.tasks:
+                pred, raw = self.heads[task].postprocess(outputs[task][i], img_meta)
+                fields = {self.specs[task].pred_field: PixelData(data=pred)}
+                if keep_logits:
+                    fields[f'{task}_logits'] = PixelData(data=raw)
+                sample.set_data(fields)
+        return data_samples

