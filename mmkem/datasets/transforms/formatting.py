@@ -1,4 +1,5 @@
 """Pack an image and every task's ground truth into a ``SegDataSample`` (docs/internals.md, 4)."""
+
 from typing import Sequence
 
 import numpy as np
@@ -38,10 +39,20 @@ class PackMultiTaskInputs(BaseTransform):
             'scale_factor', 'flip', 'flip_direction', 'tasks', 'sample_id')``.
     """
 
-    def __init__(self,
-                 meta_keys: Sequence[str] = ('img_path', 'ori_shape', 'img_shape', 'pad_shape',
-                                             'scale_factor', 'flip', 'flip_direction', 'tasks',
-                                             'sample_id')) -> None:
+    def __init__(
+        self,
+        meta_keys: Sequence[str] = (
+            'img_path',
+            'ori_shape',
+            'img_shape',
+            'pad_shape',
+            'scale_factor',
+            'flip',
+            'flip_direction',
+            'tasks',
+            'sample_id',
+        ),
+    ) -> None:
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:

@@ -5,6 +5,7 @@ image and to every key of ``results['seg_fields']``. Each field is resampled wit
 ``interpolation``; rescaling divides depth by the zoom factor (an image enlarged by ``s`` looks
 like a scene ``s`` times closer) and flipping negates the flipped axis of the normals.
 """
+
 from typing import Sequence, Tuple, Union
 
 import mmcv
@@ -76,10 +77,9 @@ class MultiTaskResize(BaseTransform):
         scale_depth (bool): Divide depth by the scale factor. Defaults to False.
     """
 
-    def __init__(self,
-                 scale: Tuple[int, int],
-                 keep_ratio: bool = True,
-                 scale_depth: bool = False) -> None:
+    def __init__(
+        self, scale: Tuple[int, int], keep_ratio: bool = True, scale_depth: bool = False
+    ) -> None:
         if len(scale) != 2 or min(scale) <= 0:
             raise ValueError(f'scale must be a positive (w, h) pair, got {scale!r}')
         self.scale = tuple(scale)
@@ -95,8 +95,10 @@ class MultiTaskResize(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{type(self).__name__}(scale={self.scale}, keep_ratio={self.keep_ratio}, '
-                f'scale_depth={self.scale_depth})')
+        return (
+            f'{type(self).__name__}(scale={self.scale}, keep_ratio={self.keep_ratio}, '
+            f'scale_depth={self.scale_depth})'
+        )
 
 
 @TRANSFORMS.register_module()
@@ -129,19 +131,23 @@ class MultiTaskRandomResize(BaseTransform):
         depth_scaling (str): ``'ratio'``, ``'scale_factor'`` or ``'none'``. Defaults to 'ratio'.
     """
 
-    def __init__(self,
-                 scale: Tuple[int, int],
-                 ratio_range: Tuple[float, float] = (0.5, 2.0),
-                 keep_ratio: bool = True,
-                 depth_scaling: str = 'ratio') -> None:
+    def __init__(
+        self,
+        scale: Tuple[int, int],
+        ratio_range: Tuple[float, float] = (0.5, 2.0),
+        keep_ratio: bool = True,
+        depth_scaling: str = 'ratio',
+    ) -> None:
         if len(scale) != 2 or min(scale) <= 0:
             raise ValueError(f'scale must be a positive (w, h) pair, got {scale!r}')
         if len(ratio_range) != 2 or not 0 < ratio_range[0] <= ratio_range[1]:
-            raise ValueError(f'ratio_range must be (min, max) with 0 < min <= max, got '
-                             f'{ratio_range!r}')
+            raise ValueError(
+                f'ratio_range must be (min, max) with 0 < min <= max, got {ratio_range!r}'
+            )
         if depth_scaling not in _DEPTH_SCALING:
-            raise ValueError(f'depth_scaling must be one of {_DEPTH_SCALING}, got '
-                             f'{depth_scaling!r}')
+            raise ValueError(
+                f'depth_scaling must be one of {_DEPTH_SCALING}, got {depth_scaling!r}'
+            )
         self.scale = tuple(scale)
         self.ratio_range = tuple(ratio_range)
         self.keep_ratio = keep_ratio
@@ -157,15 +163,16 @@ class MultiTaskRandomResize(BaseTransform):
         h, w = results['img'].shape[:2]
         scale = (int(self.scale[0] * ratio), int(self.scale[1] * ratio))
         size = _target_size((h, w), scale, self.keep_ratio)
-        divisor = dict(
-            ratio=ratio, scale_factor=np.sqrt(size[0] / w * size[1] / h),
-            none=1.0)[self.depth_scaling]
+        divisors = dict(ratio=ratio, scale_factor=np.sqrt(size[0] / w * size[1] / h), none=1.0)
+        divisor = divisors[self.depth_scaling]
         _resize(results, size, divisor, self.keep_ratio)
         return results
 
     def __repr__(self) -> str:
-        return (f'{type(self).__name__}(scale={self.scale}, ratio_range={self.ratio_range}, '
-                f'keep_ratio={self.keep_ratio}, depth_scaling={self.depth_scaling!r})')
+        return (
+            f'{type(self).__name__}(scale={self.scale}, ratio_range={self.ratio_range}, '
+            f'keep_ratio={self.keep_ratio}, depth_scaling={self.depth_scaling!r})'
+        )
 
 
 @TRANSFORMS.register_module()
@@ -192,11 +199,13 @@ class MultiTaskRandomCrop(BaseTransform):
         seg_field (str): Field that ``cat_max_ratio`` looks at. Defaults to 'gt_sem_seg'.
     """
 
-    def __init__(self,
-                 crop_size: Union[int, Tuple[int, int]],
-                 cat_max_ratio: float = 1.0,
-                 ignore_index: int = 255,
-                 seg_field: str = 'gt_sem_seg') -> None:
+    def __init__(
+        self,
+        crop_size: Union[int, Tuple[int, int]],
+        cat_max_ratio: float = 1.0,
+        ignore_index: int = 255,
+        seg_field: str = 'gt_sem_seg',
+    ) -> None:
         if isinstance(crop_size, int):
             crop_size = (crop_size, crop_size)
         if len(crop_size) != 2 or min(crop_size) <= 0:
@@ -222,8 +231,9 @@ class MultiTaskRandomCrop(BaseTransform):
         if self.cat_max_ratio < 1.0 and self.seg_field in results:
             for _ in range(10):
                 y1, y2, x1, x2 = bbox
-                labels, counts = np.unique(results[self.seg_field][y1:y2, x1:x2],
-                                           return_counts=True)
+                labels, counts = np.unique(
+                    results[self.seg_field][y1:y2, x1:x2], return_counts=True
+                )
                 counts = counts[labels != self.ignore_index]
                 if len(counts) > 1 and counts.max() / counts.sum() < self.cat_max_ratio:
                     break
@@ -240,8 +250,10 @@ class MultiTaskRandomCrop(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{type(self).__name__}(crop_size={self.crop_size}, '
-                f'cat_max_ratio={self.cat_max_ratio}, seg_field={self.seg_field!r})')
+        return (
+            f'{type(self).__name__}(crop_size={self.crop_size}, '
+            f'cat_max_ratio={self.cat_max_ratio}, seg_field={self.seg_field!r})'
+        )
 
 
 @TRANSFORMS.register_module()
@@ -276,8 +288,9 @@ class MultiTaskRandomFlip(BaseTransform):
         if not 0 <= prob <= 1:
             raise ValueError(f'prob must be in [0, 1], got {prob}')
         if direction not in self._NEGATED_AXES:
-            raise ValueError(f'direction must be one of {tuple(self._NEGATED_AXES)}, got '
-                             f'{direction!r}')
+            raise ValueError(
+                f'direction must be one of {tuple(self._NEGATED_AXES)}, got {direction!r}'
+            )
         self.prob = prob
         self.direction = direction
 

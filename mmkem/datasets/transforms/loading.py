@@ -1,4 +1,5 @@
 """Decode the ground truth of every task of a sample from its files."""
+
 import io
 import os.path as osp
 from typing import Optional, Sequence
@@ -65,9 +66,9 @@ class LoadMultiTaskAnnotations(BaseTransform):
         backend_args (dict, optional): mmengine file backend arguments. Defaults to None.
     """
 
-    def __init__(self,
-                 tasks: Optional[Sequence[str]] = None,
-                 backend_args: Optional[dict] = None) -> None:
+    def __init__(
+        self, tasks: Optional[Sequence[str]] = None, backend_args: Optional[dict] = None
+    ) -> None:
         self.tasks = None if tasks is None else tuple(tasks)
         self.backend_args = backend_args.copy() if backend_args else None
 
@@ -94,14 +95,17 @@ class LoadMultiTaskAnnotations(BaseTransform):
                 raise ValueError(
                     f'{path}: label ids {sorted(np.unique(raw[bad]).tolist())[:10]} are out of '
                     f'range; expected {offset}..{offset + num_classes - 1} (and 0..{offset - 1} '
-                    f'or 255 for void)')
+                    f'or 255 for void)'
+                )
             return label.astype(np.uint8)
         if spec.kind == 'depth' and ext == '.npy':
             depth = _as_2d(self._read_npy(path), path).astype(np.float32)
             if not np.isfinite(depth).all() or (depth < 0).any():
-                raise ValueError(f'{path}: depth must be finite and >= 0 (0 = invalid); found '
-                                 f'{int((~np.isfinite(depth)).sum())} non-finite and '
-                                 f'{int((depth < 0).sum())} negative values')
+                raise ValueError(
+                    f'{path}: depth must be finite and >= 0 (0 = invalid); found '
+                    f'{int((~np.isfinite(depth)).sum())} non-finite and '
+                    f'{int((depth < 0).sum())} negative values'
+                )
             return depth
         if spec.kind == 'normals' and ext in ('.png', '.npy'):
             if ext == '.png':
@@ -114,8 +118,9 @@ class LoadMultiTaskAnnotations(BaseTransform):
                 if normals.ndim == 3 and normals.shape[0] == 3 and normals.shape[-1] != 3:
                     normals = normals.transpose(1, 2, 0)
             if normals.ndim != 3 or normals.shape[-1] != 3 or not np.isfinite(normals).all():
-                raise ValueError(f'{path}: normals must be finite with shape (H, W, 3); got '
-                                 f'{normals.shape}')
+                raise ValueError(
+                    f'{path}: normals must be finite with shape (H, W, 3); got {normals.shape}'
+                )
             return np.ascontiguousarray(normals, dtype=np.float32)
         if spec.kind in ('edge', 'saliency') and ext in ('.png', '.npy'):
             if ext == '.png':
@@ -124,8 +129,9 @@ class LoadMultiTaskAnnotations(BaseTransform):
             else:
                 binary = _as_2d(self._read_npy(path), path) >= 0.5
             return binary.astype(np.uint8)
-        raise ValueError(f'{path}: cannot decode a {ext!r} file for task {spec.name!r} '
-                         f'(kind {spec.kind!r})')
+        raise ValueError(
+            f'{path}: cannot decode a {ext!r} file for task {spec.name!r} (kind {spec.kind!r})'
+        )
 
     def transform(self, results: dict) -> dict:
         """Decode each task's file into ``results[spec.gt_field]``.
@@ -137,20 +143,25 @@ class LoadMultiTaskAnnotations(BaseTransform):
             dict: ``results`` with one array per task and ``seg_fields`` extended.
         """
         tasks = self.tasks if self.tasks is not None else results['tasks']
-        shape = tuple(results['ori_shape'][:2] if 'ori_shape' in results else
-                      results['img'].shape[:2])
+        shape = tuple(
+            results['ori_shape'][:2] if 'ori_shape' in results else results['img'].shape[:2]
+        )
         seg_fields = results.setdefault('seg_fields', [])
         for task in tasks:
             spec = get_task_spec(task)
             key = f'{task}_path'
             if key not in results:
-                raise KeyError(f'{type(self).__name__}: results has no {key!r} for task '
-                               f'{task!r}; the dataset must provide one path per task')
+                raise KeyError(
+                    f'{type(self).__name__}: results has no {key!r} for task '
+                    f'{task!r}; the dataset must provide one path per task'
+                )
             path = results[key]
             array = self._decode(spec, path, results)
             if array.shape[:2] != shape:
-                raise ValueError(f'{path}: size {array.shape[:2]} differs from the image size '
-                                 f'{shape} ({results.get("img_path", "image")})')
+                raise ValueError(
+                    f'{path}: size {array.shape[:2]} differs from the image size '
+                    f'{shape} ({results.get("img_path", "image")})'
+                )
             results[spec.gt_field] = array
             if spec.gt_field not in seg_fields:
                 seg_fields.append(spec.gt_field)

@@ -1,3 +1,3 @@
 from .timm_features import TimmFeatures
 
-__all__ = ["TimmFeatures"]
+__all__ = ['TimmFeatures']

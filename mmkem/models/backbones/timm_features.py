@@ -19,9 +19,9 @@ from mmkem.utils.checkpoint_converters import (
 )
 
 # timm models whose key layout the package's EfficientNet-Lite0 weights fit
-_LITE0_MODELS = ("tf_efficientnet_lite0", "efficientnet_lite0")
+_LITE0_MODELS = ('tf_efficientnet_lite0', 'efficientnet_lite0')
 # FeatureListNet flattens `layers.1.x` to `layers_1.x`; this undoes it for the checkpoint lookup
-_FLATTENED = re.compile(r"^([A-Za-z]\w*?)_(\d+)\.")
+_FLATTENED = re.compile(r'^([A-Za-z]\w*?)_(\d+)\.')
 
 
 @MODELS.register_module()
@@ -74,17 +74,17 @@ class TimmFeatures(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if not timm.is_model(model_name):
             raise ValueError(
-                f"model_name {model_name!r} is not a timm model (see timm.list_models)"
+                f'model_name {model_name!r} is not a timm model (see timm.list_models)'
             )
         if checkpoint == EFFICIENTNET_LITE0_PACKAGE and model_name not in _LITE0_MODELS:
             raise ValueError(
-                f"checkpoint={EFFICIENTNET_LITE0_PACKAGE!r} holds EfficientNet-Lite0 weights: "
+                f'checkpoint={EFFICIENTNET_LITE0_PACKAGE!r} holds EfficientNet-Lite0 weights: '
                 f"model_name must be one of {_LITE0_MODELS} (best 'tf_efficientnet_lite0'), "
-                f"got {model_name!r}"
+                f'got {model_name!r}'
             )
         kwargs = dict(model_kwargs or {})
         if out_indices is not None:
-            kwargs["out_indices"] = tuple(out_indices)
+            kwargs['out_indices'] = tuple(out_indices)
         self.model = timm.create_model(
             model_name, pretrained=False, features_only=True, in_chans=in_channels, **kwargs
         )
@@ -93,7 +93,7 @@ class TimmFeatures(BaseModule):
         self.norm_eval = norm_eval
         self.out_channels: List[int] = list(self.model.feature_info.channels())
         self.strides: List[int] = list(self.model.feature_info.reduction())
-        self._nhwc = getattr(self.model, "output_fmt", "NCHW") == "NHWC"
+        self._nhwc = getattr(self.model, 'output_fmt', 'NCHW') == 'NHWC'
         if checkpoint is not None:
             if checkpoint == EFFICIENTNET_LITE0_PACKAGE:
                 state_dict = load_efficientnet_lite0_package()
@@ -106,28 +106,28 @@ class TimmFeatures(BaseModule):
         own = self.model.state_dict()
         matched, missing = {}, []
         for key, value in own.items():
-            src_key = key if key in state_dict else _FLATTENED.sub(r"\1.\2.", key, count=1)
+            src_key = key if key in state_dict else _FLATTENED.sub(r'\1.\2.', key, count=1)
             if src_key not in state_dict:
                 missing.append(key)
             elif state_dict[src_key].shape != value.shape:
                 raise ValueError(
-                    f"checkpoint {source!r}: {src_key!r} has shape "
-                    f"{tuple(state_dict[src_key].shape)}, {self.model_name} expects "
-                    f"{tuple(value.shape)}"
+                    f'checkpoint {source!r}: {src_key!r} has shape '
+                    f'{tuple(state_dict[src_key].shape)}, {self.model_name} expects '
+                    f'{tuple(value.shape)}'
                 )
             else:
                 matched[key] = state_dict[src_key]
         if missing:
             raise ValueError(
-                f"checkpoint {source!r} lacks {len(missing)} tensors of timm {self.model_name!r} "
+                f'checkpoint {source!r} lacks {len(missing)} tensors of timm {self.model_name!r} '
                 f"features (is it in timm's key layout for this model?): {missing[:10]}"
             )
         self.model.load_state_dict(matched, strict=True)
         unused = len(state_dict) - len(matched)
         print_log(
-            f"TimmFeatures: loaded {len(matched)} tensors from {source} into {self.model_name} "
-            f"({unused} checkpoint tensors outside the feature layers were not used)",
-            logger="current",
+            f'TimmFeatures: loaded {len(matched)} tensors from {source} into {self.model_name} '
+            f'({unused} checkpoint tensors outside the feature layers were not used)',
+            logger='current',
         )
 
     def init_weights(self) -> None:
@@ -139,7 +139,7 @@ class TimmFeatures(BaseModule):
         if self.init_cfg is not None:
             super().init_weights()
 
-    def train(self, mode: bool = True) -> "TimmFeatures":
+    def train(self, mode: bool = True) -> 'TimmFeatures':
         """Set train mode, keeping BatchNorm layers in eval mode when ``norm_eval``."""
         super().train(mode)
         if mode and self.norm_eval:

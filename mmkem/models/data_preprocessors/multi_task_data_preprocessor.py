@@ -1,4 +1,5 @@
 """Normalise and pad a multi-task batch, padding each task's ground truth with its own value."""
+
 from numbers import Number
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -46,24 +47,27 @@ class MultiTaskDataPreProcessor(BaseDataPreprocessor):
     Inputs ``data['inputs']``: list of (C, H_i, W_i) tensors. Output ``inputs``: (B, C, H, W).
     """
 
-    def __init__(self,
-                 mean: Optional[Sequence[Number]] = None,
-                 std: Optional[Sequence[Number]] = None,
-                 size: Optional[Tuple[int, int]] = None,
-                 size_divisor: Optional[int] = None,
-                 pad_val: Number = 0,
-                 bgr_to_rgb: bool = False,
-                 rgb_to_bgr: bool = False,
-                 tasks: Optional[Sequence[str]] = None,
-                 test_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        mean: Optional[Sequence[Number]] = None,
+        std: Optional[Sequence[Number]] = None,
+        size: Optional[Tuple[int, int]] = None,
+        size_divisor: Optional[int] = None,
+        pad_val: Number = 0,
+        bgr_to_rgb: bool = False,
+        rgb_to_bgr: bool = False,
+        tasks: Optional[Sequence[str]] = None,
+        test_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__()
         if bgr_to_rgb and rgb_to_bgr:
             raise ValueError('bgr_to_rgb and rgb_to_bgr cannot both be True')
         if (mean is None) != (std is None):
             raise ValueError(f'give both mean and std or neither; got mean={mean}, std={std}')
         if size is not None and size_divisor is not None:
-            raise ValueError(f'give size or size_divisor, not both; got size={size}, '
-                             f'size_divisor={size_divisor}')
+            raise ValueError(
+                f'give size or size_divisor, not both; got size={size}, size_divisor={size_divisor}'
+            )
         if size_divisor is not None and size_divisor < 1:
             raise ValueError(f'size_divisor must be >= 1, got {size_divisor}')
         self.size = None if size is None else tuple(size)
@@ -74,10 +78,12 @@ class MultiTaskDataPreProcessor(BaseDataPreprocessor):
         self.test_cfg = test_cfg
         self._enable_normalize = mean is not None
         if self._enable_normalize:
-            self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1),
-                                 False)
-            self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(-1, 1, 1),
-                                 False)
+            self.register_buffer(
+                'mean', torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1), False
+            )
+            self.register_buffer(
+                'std', torch.tensor(std, dtype=torch.float32).view(-1, 1, 1), False
+            )
 
     def _padded_size(self, shapes: List[Tuple[int, int]], size, size_divisor) -> Tuple[int, int]:
         """``(h, w)`` every image of the batch is padded to."""
@@ -140,7 +146,9 @@ class MultiTaskDataPreProcessor(BaseDataPreprocessor):
                     img_shape=shapes[i],
                     pad_shape=(pad_h, pad_w),
                     batch_input_shape=(pad_h, pad_w),
-                    padding_size=list(padding)))
+                    padding_size=list(padding),
+                )
+            )
             if not training:
                 sample.set_metainfo(dict(img_padding_size=list(padding)))
         return dict(inputs=torch.stack(padded, dim=0), data_samples=data_samples)

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from .kem import _TaskNeckMixin
 
-__all__ = ["TaskCrossAttention"]
+__all__ = ['TaskCrossAttention']
 
 
 @MODELS.register_module()
@@ -54,10 +54,10 @@ class TaskCrossAttention(_TaskNeckMixin, BaseModule):
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_tasks < 1:
-            raise ValueError(f"num_tasks must be >= 1, got {num_tasks}")
+            raise ValueError(f'num_tasks must be >= 1, got {num_tasks}')
         if num_heads < 1 or in_channels % num_heads != 0:
             raise ValueError(
-                f"num_heads must be >= 1 and divide in_channels={in_channels}, got {num_heads}"
+                f'num_heads must be >= 1 and divide in_channels={in_channels}, got {num_heads}'
             )
         self.in_channels = in_channels
         self.num_tasks = num_tasks

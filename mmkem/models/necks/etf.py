@@ -3,7 +3,7 @@
 import torch
 from torch import Tensor
 
-__all__ = ["simplex_etf"]
+__all__ = ['simplex_etf']
 
 
 def simplex_etf(dim: int, num_vertices: int, seed: int = 0) -> Tensor:
@@ -27,11 +27,11 @@ def simplex_etf(dim: int, num_vertices: int, seed: int = 0) -> Tensor:
         Tensor: ``W*`` of shape ``(dim, num_vertices)``, float32.
     """
     if num_vertices < 2:
-        raise ValueError(f"num_vertices (K) must be >= 2 for an ETF, got {num_vertices}")
+        raise ValueError(f'num_vertices (K) must be >= 2 for an ETF, got {num_vertices}')
     if dim < num_vertices:
         raise ValueError(
-            f"an ETF with K={num_vertices} vertices needs dim >= K orthonormal directions, "
-            f"got dim={dim}"
+            f'an ETF with K={num_vertices} vertices needs dim >= K orthonormal directions, '
+            f'got dim={dim}'
         )
     generator = torch.Generator().manual_seed(seed)
     gauss = torch.randn(dim, num_vertices, generator=generator, dtype=torch.float64)

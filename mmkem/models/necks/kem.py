@@ -35,11 +35,11 @@ from torch.autograd.function import once_differentiable
 
 from .etf import simplex_etf
 
-__all__ = ["KEMCore", "KEM", "SKEM", "split_tokens", "merge_tokens"]
+__all__ = ['KEMCore', 'KEM', 'SKEM', 'split_tokens', 'merge_tokens']
 
-TOPK_MODES = ("mask_logits", "mask_probs")
-ETF_MODES = ("task_axis", "feature")
-IMPLS = ("fast", "plain")
+TOPK_MODES = ('mask_logits', 'mask_probs')
+ETF_MODES = ('task_axis', 'feature')
+IMPLS = ('fast', 'plain')
 
 
 def _is_channel_first(x: Tensor) -> bool:
@@ -222,33 +222,33 @@ class KEMCore(BaseModule):
         num_slots: int = 20,
         topk: int = 3,
         num_heads: int = 1,
-        topk_mode: str = "mask_logits",
+        topk_mode: str = 'mask_logits',
         residual_weight: float = 1.0,
         qkv_bias: bool = True,
         etf_mode: Optional[str] = None,
         num_vertices: Optional[int] = None,
         etf_seed: int = 0,
         feature_scale: Optional[float] = None,
-        impl: str = "fast",
+        impl: str = 'fast',
         init_cfg=None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if embed_dims < 1:
-            raise ValueError(f"embed_dims must be >= 1, got {embed_dims}")
+            raise ValueError(f'embed_dims must be >= 1, got {embed_dims}')
         if num_slots < 1:
-            raise ValueError(f"num_slots must be >= 1, got {num_slots}")
+            raise ValueError(f'num_slots must be >= 1, got {num_slots}')
         if topk < 1:
-            raise ValueError(f"topk must be >= 1, got {topk}")
+            raise ValueError(f'topk must be >= 1, got {topk}')
         if num_heads < 1 or embed_dims % num_heads != 0:
             raise ValueError(
-                f"num_heads must be >= 1 and divide embed_dims={embed_dims}, got {num_heads}"
+                f'num_heads must be >= 1 and divide embed_dims={embed_dims}, got {num_heads}'
             )
         if topk_mode not in TOPK_MODES:
-            raise ValueError(f"topk_mode must be one of {TOPK_MODES}, got {topk_mode!r}")
+            raise ValueError(f'topk_mode must be one of {TOPK_MODES}, got {topk_mode!r}')
         if etf_mode is not None and etf_mode not in ETF_MODES:
-            raise ValueError(f"etf_mode must be None or one of {ETF_MODES}, got {etf_mode!r}")
+            raise ValueError(f'etf_mode must be None or one of {ETF_MODES}, got {etf_mode!r}')
         if impl not in IMPLS:
-            raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+            raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
         self.embed_dims = embed_dims
         self.num_slots = num_slots
         self.topk = topk
@@ -274,24 +274,24 @@ class KEMCore(BaseModule):
         if etf_mode is not None:
             if num_vertices is None:
                 raise ValueError(f"etf_mode={etf_mode!r} needs num_vertices (the ETF's K)")
-            if etf_mode == "task_axis":
+            if etf_mode == 'task_axis':
                 if num_vertices < 2:
                     raise ValueError(
                         f"etf_mode='task_axis' mixes the logits of >= 2 tasks, got "
-                        f"num_vertices={num_vertices}"
+                        f'num_vertices={num_vertices}'
                     )
                 etf = simplex_etf(num_vertices, num_vertices, seed=etf_seed)
             else:
                 if not 2 <= num_vertices <= self.head_dims:
                     raise ValueError(
                         f"etf_mode='feature' needs 2 <= num_vertices <= head width "
-                        f"{self.head_dims}, got {num_vertices}"
+                        f'{self.head_dims}, got {num_vertices}'
                     )
                 if num_vertices == 2:
                     warnings.warn(
                         "etf_mode='feature' with num_vertices=2: the ETF has rank 1, so the "
-                        "normalised projections are +-1 and the retrieve logits degenerate; use "
-                        "more vertices",
+                        'normalised projections are +-1 and the retrieve logits degenerate; use '
+                        'more vertices',
                         stacklevel=2,
                     )
                 etf = simplex_etf(self.head_dims, num_vertices, seed=etf_seed)
@@ -300,7 +300,7 @@ class KEMCore(BaseModule):
                         torch.tensor(0.5 * math.log(self.head_dims))
                     )
             self.num_vertices = num_vertices
-            self.register_buffer("etf", etf, persistent=True)
+            self.register_buffer('etf', etf, persistent=True)
         self.feature_scale = feature_scale
 
     # ------------------------------------------------------------------ shared small pieces
@@ -320,7 +320,7 @@ class KEMCore(BaseModule):
     def _effective_topk(self, num_tokens: int) -> int:
         if self.topk > num_tokens:
             warnings.warn(
-                f"KEM topk={self.topk} exceeds the {num_tokens} tokens; clipped to {num_tokens}",
+                f'KEM topk={self.topk} exceeds the {num_tokens} tokens; clipped to {num_tokens}',
                 stacklevel=3,
             )
             return num_tokens
@@ -328,20 +328,20 @@ class KEMCore(BaseModule):
 
     def _check_tokens(self, tokens: Sequence[Tensor]) -> None:
         if not isinstance(tokens, (list, tuple)) or len(tokens) == 0:
-            raise ValueError("tokens must be a non-empty list of (B, N_i, C) tensors")
+            raise ValueError('tokens must be a non-empty list of (B, N_i, C) tensors')
         batch = tokens[0].shape[0]
         for i, tok in enumerate(tokens):
             if tok.dim() != 3 or tok.shape[0] != batch or tok.shape[2] != self.embed_dims:
                 raise ValueError(
-                    f"tokens[{i}] must have shape (B={batch}, N_i, C={self.embed_dims}), "
-                    f"got {tuple(tok.shape)}"
+                    f'tokens[{i}] must have shape (B={batch}, N_i, C={self.embed_dims}), '
+                    f'got {tuple(tok.shape)}'
                 )
-        if self.etf_mode == "task_axis":
+        if self.etf_mode == 'task_axis':
             lengths = {tok.shape[1] for tok in tokens}
             if len(tokens) != self.num_vertices or len(lengths) != 1:
                 raise ValueError(
                     f"etf_mode='task_axis' needs {self.num_vertices} token segments of equal "
-                    f"length, got lengths {[tok.shape[1] for tok in tokens]}"
+                    f'length, got lengths {[tok.shape[1] for tok in tokens]}'
                 )
 
     # ------------------------------------------------------------------ forward
@@ -361,7 +361,7 @@ class KEMCore(BaseModule):
             weights ``P``) and ``attn['write']`` ``(B, H, n_s, L)``.
         """
         self._check_tokens(tokens)
-        if self.impl == "plain":
+        if self.impl == 'plain':
             return self._forward_plain(tokens, return_attention)
         # The folded form runs in the parameters' precision: under autocast its hand-written
         # backward would meet mixed dtypes, and it is cheap enough not to need half precision.
@@ -374,15 +374,15 @@ class KEMCore(BaseModule):
     def _retrieve_logits_plain(self, tokens_n: Tensor, num_segments: int) -> Tensor:
         q = self._heads(self.q_r(self.memory))  # (H, L, dh)
         k = self._heads(self.k_r(tokens_n))  # (B, H, N, dh)
-        if self.etf_mode == "feature":
+        if self.etf_mode == 'feature':
             q = F.normalize(q @ self.etf, dim=-1)
             k = F.normalize(k @ self.etf, dim=-1)
             return self._logit_scale() * q @ k.mT
         logits = q @ k.mT * self.scale  # (B, H, L, N)
-        if self.etf_mode == "task_axis":
+        if self.etf_mode == 'task_axis':
             b, h, slots, n_s = logits.shape
             per_task = logits.reshape(b, h, slots, num_segments, n_s // num_segments)
-            logits = torch.einsum("it,bhltm->bhlim", self.etf, per_task).reshape(b, h, slots, n_s)
+            logits = torch.einsum('it,bhltm->bhlim', self.etf, per_task).reshape(b, h, slots, n_s)
         return logits
 
     def _forward_plain(self, tokens, return_attention):
@@ -392,8 +392,8 @@ class KEMCore(BaseModule):
         k = self._effective_topk(x.shape[1])
         keep = torch.zeros_like(logits, dtype=torch.bool)
         keep.scatter_(-1, logits.topk(k, dim=-1).indices, True)
-        if self.topk_mode == "mask_logits":
-            retrieve = logits.masked_fill(~keep, float("-inf")).softmax(-1)
+        if self.topk_mode == 'mask_logits':
+            retrieve = logits.masked_fill(~keep, float('-inf')).softmax(-1)
         else:
             retrieve = logits.softmax(-1) * keep
         memory = self._merge_heads(retrieve @ self._heads(self.v_r(xn)))  # (B, L, C)
@@ -412,7 +412,7 @@ class KEMCore(BaseModule):
         q = self._heads(self.q_r(self.memory))  # (H, L, dh)
         w_k = self.k_r.weight.view(heads, dh, self.embed_dims)
         b_k = self.k_r.bias.view(heads, 1, dh) if self.k_r.bias is not None else None
-        if self.etf_mode == "feature":
+        if self.etf_mode == 'feature':
             num_v = self.num_vertices
             # norm(LN(F) W_kr W*): fold W_kr^T W* (C x K per head) into one token matmul
             fold = (self.etf.T @ w_k).reshape(heads * num_v, self.embed_dims)
@@ -423,7 +423,7 @@ class KEMCore(BaseModule):
                 if b_k is not None:
                     k_etf = k_etf + (b_k @ self.etf).reshape(heads * num_v)
                 k_etf = F.normalize(k_etf.unflatten(-1, (heads, num_v)), dim=-1)
-                logits.append(torch.einsum("bnhk,hlk->bnhl", k_etf, q_etf).flatten(-2))
+                logits.append(torch.einsum('bnhk,hlk->bnhl', k_etf, q_etf).flatten(-2))
             return torch.cat(logits, dim=1)
         # (R W_qr)(LN(F) W_kr)^T = LN(F) (q W_k)^T + q . b_k: an (H*L, C) matrix per forward
         fold = (q @ w_k).reshape(heads * self.num_slots, self.embed_dims) * self.scale
@@ -433,8 +433,8 @@ class KEMCore(BaseModule):
         if b_k is not None:
             const = ((q * b_k).sum(-1) * self.scale).reshape(-1)  # (H*L,)
             logits = [lg + const for lg in logits]
-        if self.etf_mode == "task_axis":
-            mixed = torch.einsum("it,btmj->bimj", self.etf, torch.stack(logits, dim=1))
+        if self.etf_mode == 'task_axis':
+            mixed = torch.einsum('it,btmj->bimj', self.etf, torch.stack(logits, dim=1))
             return mixed.flatten(1, 2)
         return torch.cat(logits, dim=1)
 
@@ -462,32 +462,32 @@ class KEMCore(BaseModule):
         batch, n_s, _ = logits.shape
         k = self._effective_topk(n_s)
         top_logits, top_index = logits.topk(k, dim=1)  # (B, k, H*L)
-        if self.topk_mode == "mask_logits":
+        if self.topk_mode == 'mask_logits':
             top_weights = top_logits.softmax(dim=1)
         else:
             top_weights = (top_logits - logits.logsumexp(dim=1, keepdim=True)).exp()
         selected = self._gather_tokens(tokens, top_index.flatten(1))  # (B, k*H*L, C)
         selected = self.norm_tokens(selected).view(batch, k, heads, slots, self.embed_dims)
         w_v = self.v_r.weight.view(heads, dh, self.embed_dims)
-        values = torch.einsum("bkhlc,hdc->bkhld", selected, w_v)
+        values = torch.einsum('bkhlc,hdc->bkhld', selected, w_v)
         if self.v_r.bias is not None:
             values = values + self.v_r.bias.view(heads, 1, dh)
         weights = top_weights.view(batch, k, heads, slots)
-        memory = torch.einsum("bkhl,bkhld->blhd", weights, values).flatten(-2)  # (B, L, C)
+        memory = torch.einsum('bkhl,bkhld->blhd', weights, values).flatten(-2)  # (B, L, C)
 
         # Write (eq. 2): fold the slot-side keys into the write-query projection
         memory_n = self.norm_memory(memory)
         key = self.k_w(memory_n).unflatten(-1, (heads, dh))  # (B, L, H, dh)
         value = self.v_w(memory_n).unflatten(-1, (heads, dh))
         w_q = self.q_w.weight.view(heads, dh, self.embed_dims)
-        fold = torch.einsum("blhd,hdc->bhlc", key, w_q).flatten(1, 2) * self.scale
+        fold = torch.einsum('blhd,hdc->bhlc', key, w_q).flatten(1, 2) * self.scale
         const = None
         if self.q_w.bias is not None:
-            const = torch.einsum("blhd,hd->bhl", key, self.q_w.bias.view(heads, dh)).flatten(1)
+            const = torch.einsum('blhd,hd->bhl', key, self.q_w.bias.view(heads, dh)).flatten(1)
             const = (const * self.scale).unsqueeze(1)  # (B, 1, H*L)
         # Broadcast (eq. 3): each head's slots write only that head's channels (block diagonal)
         eye = torch.eye(heads, dtype=value.dtype, device=value.device)
-        value_blocks = torch.einsum("blhd,hg->bhlgd", value * self.residual_weight, eye)
+        value_blocks = torch.einsum('blhd,hg->bhlgd', value * self.residual_weight, eye)
         value_blocks = value_blocks.reshape(batch, heads * slots, self.embed_dims)
 
         outs, writes = [], []
@@ -515,24 +515,24 @@ class _TaskNeckMixin:
     def _check_feats(self, feats: Sequence[Tensor]) -> None:
         if not isinstance(feats, (list, tuple)):
             raise ValueError(
-                f"{type(self).__name__} expects a list of {self.num_tasks} task maps (B, C, H, W), "
-                f"got {type(feats).__name__}"
+                f'{type(self).__name__} expects a list of {self.num_tasks} task maps (B, C, H, W), '
+                f'got {type(feats).__name__}'
             )
         if len(feats) != self.num_tasks:
             raise ValueError(
-                f"{type(self).__name__} was built for num_tasks={self.num_tasks} task maps, "
-                f"got {len(feats)}"
+                f'{type(self).__name__} was built for num_tasks={self.num_tasks} task maps, '
+                f'got {len(feats)}'
             )
         shape = tuple(feats[0].shape)
         for i, feat in enumerate(feats):
             if feat.dim() != 4 or feat.shape[1] != self.in_channels:
                 raise ValueError(
-                    f"feats[{i}] must be (B, C={self.in_channels}, H, W), got {tuple(feat.shape)}"
+                    f'feats[{i}] must be (B, C={self.in_channels}, H, W), got {tuple(feat.shape)}'
                 )
             if tuple(feat.shape) != shape:
                 raise ValueError(
-                    f"all task maps must have the same shape; feats[0] is {shape}, "
-                    f"feats[{i}] is {tuple(feat.shape)}"
+                    f'all task maps must have the same shape; feats[0] is {shape}, '
+                    f'feats[{i}] is {tuple(feat.shape)}'
                 )
 
 
@@ -577,16 +577,16 @@ class KEM(_TaskNeckMixin, BaseModule):
         num_slots: int = 20,
         topk: int = 3,
         num_heads: int = 1,
-        topk_mode: str = "mask_logits",
+        topk_mode: str = 'mask_logits',
         residual_weight: float = 1.0,
         qkv_bias: bool = True,
-        impl: str = "fast",
+        impl: str = 'fast',
         init_cfg=None,
         **core_kwargs,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_tasks < 1:
-            raise ValueError(f"num_tasks must be >= 1, got {num_tasks}")
+            raise ValueError(f'num_tasks must be >= 1, got {num_tasks}')
         self.in_channels = in_channels
         self.num_tasks = num_tasks
         self.core = KEMCore(
@@ -652,19 +652,19 @@ class SKEM(KEM):
         self,
         in_channels: int,
         num_tasks: int,
-        etf_mode: str = "task_axis",
+        etf_mode: str = 'task_axis',
         num_vertices: Optional[int] = None,
         etf_seed: int = 0,
         feature_scale: Optional[float] = None,
         **kwargs,
     ) -> None:
         if etf_mode not in ETF_MODES:
-            raise ValueError(f"etf_mode must be one of {ETF_MODES}, got {etf_mode!r}")
+            raise ValueError(f'etf_mode must be one of {ETF_MODES}, got {etf_mode!r}')
         num_vertices = num_tasks if num_vertices is None else num_vertices
-        if etf_mode == "task_axis" and num_vertices != num_tasks:
+        if etf_mode == 'task_axis' and num_vertices != num_tasks:
             raise ValueError(
                 f"etf_mode='task_axis' mixes the logits of the tasks, so num_vertices must equal "
-                f"num_tasks={num_tasks}, got {num_vertices}"
+                f'num_tasks={num_tasks}, got {num_vertices}'
             )
         super().__init__(
             in_channels,

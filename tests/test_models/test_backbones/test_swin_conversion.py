@@ -18,8 +18,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-timm = pytest.importorskip("timm")
-pytest.importorskip("mmseg.models")
+timm = pytest.importorskip('timm')
+pytest.importorskip('mmseg.models')
 
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
@@ -30,11 +30,11 @@ from mmkem.utils import convert_swin_to_mmseg, detect_swin_format  # noqa: E402
 EMBED, DEPTHS, HEADS, WINDOW, IMG = 32, (2, 2, 2, 2), (1, 2, 4, 8), 7, 448
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def timm_swin():
     torch.manual_seed(0)
     model = timm.create_model(
-        "swin_tiny_patch4_window7_224",
+        'swin_tiny_patch4_window7_224',
         pretrained=False,
         embed_dim=EMBED,
         depths=DEPTHS,
@@ -50,10 +50,10 @@ def timm_swin():
 
 
 def build_mmseg_swin():
-    init_default_scope("mmseg")
+    init_default_scope('mmseg')
     model = MODELS.build(
         dict(
-            type="SwinTransformer",
+            type='SwinTransformer',
             pretrain_img_size=IMG,
             embed_dims=EMBED,
             depths=DEPTHS,
@@ -73,18 +73,18 @@ def timm_to_official_by_hand(state_dict):
     """The official release's layout, written independently of the converter's own inverse."""
     out = {}
     for key, value in state_dict.items():
-        match = re.match(r"layers\.(\d+)\.downsample\.(.*)", key)
+        match = re.match(r'layers\.(\d+)\.downsample\.(.*)', key)
         if match:
-            key = f"layers.{int(match.group(1)) - 1}.downsample.{match.group(2)}"
-        key = key.replace("head.fc.", "head.")
+            key = f'layers.{int(match.group(1)) - 1}.downsample.{match.group(2)}'
+        key = key.replace('head.fc.', 'head.')
         out[key] = value
     # buffers the official checkpoints carry and the converter must drop
     for stage, depth in enumerate(DEPTHS):
         for block in range(depth):
-            prefix = f"layers.{stage}.blocks.{block}"
-            out[f"{prefix}.attn.relative_position_index"] = torch.zeros(49, 49, dtype=torch.long)
+            prefix = f'layers.{stage}.blocks.{block}'
+            out[f'{prefix}.attn.relative_position_index'] = torch.zeros(49, 49, dtype=torch.long)
             if block % 2:
-                out[f"{prefix}.attn_mask"] = torch.zeros(4, 49, 49)
+                out[f'{prefix}.attn_mask'] = torch.zeros(4, 49, 49)
     return out
 
 
@@ -93,7 +93,7 @@ def expected_missing(model):
     return {
         k
         for k in model.state_dict()
-        if re.match(r"norm[0-2]\.", k) or "relative_position_index" in k
+        if re.match(r'norm[0-2]\.', k) or 'relative_position_index' in k
     }
 
 
@@ -106,7 +106,7 @@ def assert_same_stages(timm_model, mmseg_model):
     for i, (ref, out) in enumerate(zip(stages, outs)):
         assert out.shape == (1, EMBED * 2**i, IMG // 4 // 2**i, IMG // 4 // 2**i)
         if i < 3:  # timm's stage output is un-normalised; mmseg applies its fresh norm_i
-            norm = getattr(mmseg_model, f"norm{i}")
+            norm = getattr(mmseg_model, f'norm{i}')
             ref = F.layer_norm(
                 ref.permute(0, 2, 3, 1), norm.normalized_shape, norm.weight, norm.bias
             )
@@ -118,7 +118,7 @@ def assert_same_stages(timm_model, mmseg_model):
 
 def test_timm_swin_converts_to_equal_mmseg_outputs(timm_swin):
     state_dict = timm_swin.state_dict()
-    assert detect_swin_format(state_dict) == "timm"
+    assert detect_swin_format(state_dict) == 'timm'
     converted = convert_swin_to_mmseg(state_dict)
     mmseg_model = build_mmseg_swin()
     result = mmseg_model.load_state_dict(converted, strict=False)
@@ -127,12 +127,12 @@ def test_timm_swin_converts_to_equal_mmseg_outputs(timm_swin):
     assert_same_stages(timm_swin, mmseg_model)
 
 
-@pytest.mark.parametrize("src_format", ["auto", "official"])
+@pytest.mark.parametrize('src_format', ['auto', 'official'])
 def test_official_layout_converts_like_timm(timm_swin, src_format):
     official = timm_to_official_by_hand(timm_swin.state_dict())
-    assert detect_swin_format(official) == "official"
+    assert detect_swin_format(official) == 'official'
     converted = convert_swin_to_mmseg(official, src_format=src_format)
-    from_timm = convert_swin_to_mmseg(timm_swin.state_dict(), src_format="timm")
+    from_timm = convert_swin_to_mmseg(timm_swin.state_dict(), src_format='timm')
     # the same tensors as from timm's layout, whose stage outputs are checked above
     assert converted.keys() == from_timm.keys()
     for key in converted:
@@ -141,7 +141,7 @@ def test_official_layout_converts_like_timm(timm_swin, src_format):
 
 def test_unfold_order_matches_official_patch_merging():
     """mmseg's PatchMerging with converted weights equals Swin's concat-LayerNorm-Linear."""
-    init_default_scope("mmseg")
+    init_default_scope('mmseg')
     from mmseg.models.utils.embed import PatchMerging
 
     torch.manual_seed(0)
@@ -154,18 +154,18 @@ def test_unfold_order_matches_official_patch_merging():
     ref = F.linear(F.layer_norm(cat, (4 * channels,), norm_w, norm_b), weight)
 
     official = {
-        "layers.0.downsample.reduction.weight": weight,
-        "layers.0.downsample.norm.weight": norm_w,
-        "layers.0.downsample.norm.bias": norm_b,
-        "layers.1.blocks.0.norm1.weight": torch.ones(2 * channels),
+        'layers.0.downsample.reduction.weight': weight,
+        'layers.0.downsample.norm.weight': norm_w,
+        'layers.0.downsample.norm.bias': norm_b,
+        'layers.1.blocks.0.norm1.weight': torch.ones(2 * channels),
     }
-    converted = convert_swin_to_mmseg(official, src_format="official")
+    converted = convert_swin_to_mmseg(official, src_format='official')
     merging = PatchMerging(channels, 2 * channels)
     merging.load_state_dict(
         {
-            k[len("stages.0.downsample.") :]: v
+            k[len('stages.0.downsample.') :]: v
             for k, v in converted.items()
-            if k.startswith("stages.0.downsample.")
+            if k.startswith('stages.0.downsample.')
         }
     )
     out, out_size = merging(x.reshape(1, size * size, channels), (size, size))
@@ -175,9 +175,9 @@ def test_unfold_order_matches_official_patch_merging():
 
 def test_final_norm_can_be_dropped(timm_swin):
     converted = convert_swin_to_mmseg(timm_swin.state_dict(), keep_final_norm=False)
-    assert not any(k.startswith("norm") for k in converted)
+    assert not any(k.startswith('norm') for k in converted)
     kept = convert_swin_to_mmseg(timm_swin.state_dict())
-    assert set(kept) - set(converted) == {"norm3.weight", "norm3.bias"}
+    assert set(kept) - set(converted) == {'norm3.weight', 'norm3.bias'}
 
 
 def test_converted_file_loads_through_init_cfg(timm_swin, tmp_path):
@@ -185,17 +185,17 @@ def test_converted_file_loads_through_init_cfg(timm_swin, tmp_path):
     from mmkem.utils import save_checkpoint_atomic
 
     converted = convert_swin_to_mmseg(timm_swin.state_dict())
-    path = tmp_path / "swin_mmseg.pth"
+    path = tmp_path / 'swin_mmseg.pth'
     save_checkpoint_atomic(converted, str(path))
-    init_default_scope("mmseg")
+    init_default_scope('mmseg')
     model = MODELS.build(
         dict(
-            type="SwinTransformer",
+            type='SwinTransformer',
             embed_dims=EMBED,
             depths=DEPTHS,
             num_heads=HEADS,
             window_size=WINDOW,
-            init_cfg=dict(type="Pretrained", checkpoint=str(path)),
+            init_cfg=dict(type='Pretrained', checkpoint=str(path)),
         )
     )
     model.init_weights()

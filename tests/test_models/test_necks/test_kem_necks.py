@@ -16,6 +16,15 @@ from mmkem.models.necks import KEM, SKEM, KEMCore, TaskCrossAttention, simplex_e
 B, C, H, W = 2, 12, 3, 4
 
 
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Tiny tensors: intra-op threads only wait for each other on a shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def make_feats(num_tasks=3, channels=C, height=H, width=W, seed=0):
     gen = torch.Generator().manual_seed(seed)
     return [
@@ -53,19 +62,19 @@ def ref_kem(neck, feats):
     retrieves = []
     for h in range(heads):
         sl = slice(h * dh, (h + 1) * dh)
-        if core.etf_mode == "feature":
+        if core.etf_mode == 'feature':
             scale = core.feature_scale or torch.exp(core.log_feature_scale)
             q_e = F.normalize(q[:, sl] @ core.etf, dim=-1)
             k_e = F.normalize(key[..., sl] @ core.etf, dim=-1)
-            logits = scale * torch.einsum("lk,bnk->bln", q_e, k_e)
+            logits = scale * torch.einsum('lk,bnk->bln', q_e, k_e)
         else:
-            logits = torch.einsum("lc,bnc->bln", q[:, sl], key[..., sl]) / math.sqrt(dh)
-        if core.etf_mode == "task_axis":
+            logits = torch.einsum('lc,bnc->bln', q[:, sl], key[..., sl]) / math.sqrt(dh)
+        if core.etf_mode == 'task_axis':
             per_task = logits.reshape(batch, core.num_slots, n, num_tokens // n)
-            logits = torch.einsum("it,bltm->blim", core.etf, per_task).reshape(logits.shape)
+            logits = torch.einsum('it,bltm->blim', core.etf, per_task).reshape(logits.shape)
         keep = torch.zeros_like(logits)
         keep.scatter_(-1, logits.argsort(-1, descending=True)[..., :k], 1.0)
-        if core.topk_mode == "mask_logits":
+        if core.topk_mode == 'mask_logits':
             expo = torch.exp(logits - logits.max(-1, keepdim=True).values) * keep
             prob = expo / expo.sum(-1, keepdim=True)
         else:
@@ -139,9 +148,9 @@ def assert_all_close(xs, ys, atol=1e-10, rtol=1e-8):
 
 
 # ----------------------------------------------------------------------------- KEM / SKEM
-@pytest.mark.parametrize("impl", ["fast", "plain"])
-@pytest.mark.parametrize("topk_mode", ["mask_logits", "mask_probs"])
-@pytest.mark.parametrize("num_heads", [1, 3])
+@pytest.mark.parametrize('impl', ['fast', 'plain'])
+@pytest.mark.parametrize('topk_mode', ['mask_logits', 'mask_probs'])
+@pytest.mark.parametrize('num_heads', [1, 3])
 def test_kem_equals_reference(impl, topk_mode, num_heads):
     neck = perturbed(
         KEM(
@@ -159,18 +168,18 @@ def test_kem_equals_reference(impl, topk_mode, num_heads):
     outs, attn, grads = outputs_and_grads(module_call, neck, feats)
     r_outs, r_attn, r_grads = outputs_and_grads(ref_kem, neck, feats)
     assert_all_close(outs, r_outs)
-    assert_all_close([attn["retrieve"], attn["write"]], [r_attn["retrieve"], r_attn["write"]])
+    assert_all_close([attn['retrieve'], attn['write']], [r_attn['retrieve'], r_attn['write']])
     assert_all_close(grads, r_grads)
 
 
-@pytest.mark.parametrize("impl", ["fast", "plain"])
-@pytest.mark.parametrize("topk_mode", ["mask_logits", "mask_probs"])
+@pytest.mark.parametrize('impl', ['fast', 'plain'])
+@pytest.mark.parametrize('topk_mode', ['mask_logits', 'mask_probs'])
 @pytest.mark.parametrize(
-    "etf_kwargs",
+    'etf_kwargs',
     [
-        dict(etf_mode="task_axis"),
-        dict(etf_mode="feature", num_vertices=4),
-        dict(etf_mode="feature", num_vertices=3, feature_scale=2.0),
+        dict(etf_mode='task_axis'),
+        dict(etf_mode='feature', num_vertices=4),
+        dict(etf_mode='feature', num_vertices=3, feature_scale=2.0),
     ],
 )
 def test_skem_equals_reference(impl, topk_mode, etf_kwargs):
@@ -181,15 +190,15 @@ def test_skem_equals_reference(impl, topk_mode, etf_kwargs):
     outs, attn, grads = outputs_and_grads(module_call, neck, feats)
     r_outs, r_attn, r_grads = outputs_and_grads(ref_kem, neck, feats)
     assert_all_close(outs, r_outs)
-    assert_all_close([attn["retrieve"], attn["write"]], [r_attn["retrieve"], r_attn["write"]])
+    assert_all_close([attn['retrieve'], attn['write']], [r_attn['retrieve'], r_attn['write']])
     assert_all_close(grads, r_grads)
 
 
-@pytest.mark.parametrize("topk_mode", ["mask_logits", "mask_probs"])
-@pytest.mark.parametrize("num_heads", [1, 2, 4])
-@pytest.mark.parametrize("etf_mode", [None, "task_axis", "feature"])
+@pytest.mark.parametrize('topk_mode', ['mask_logits', 'mask_probs'])
+@pytest.mark.parametrize('num_heads', [1, 2, 4])
+@pytest.mark.parametrize('etf_mode', [None, 'task_axis', 'feature'])
 def test_fast_equals_plain_float32(topk_mode, num_heads, etf_mode):
-    kwargs = dict(etf_mode=etf_mode, num_vertices=2 if etf_mode == "task_axis" else 3)
+    kwargs = dict(etf_mode=etf_mode, num_vertices=2 if etf_mode == 'task_axis' else 3)
     fast = KEMCore(
         16,
         num_slots=5,
@@ -199,7 +208,7 @@ def test_fast_equals_plain_float32(topk_mode, num_heads, etf_mode):
         **(kwargs if etf_mode else {}),
     )
     plain = copy.deepcopy(fast)
-    plain.impl = "plain"
+    plain.impl = 'plain'
     gen = torch.Generator().manual_seed(0)
     maps = [torch.randn(2, 16, 5, 6, generator=gen).requires_grad_() for _ in range(2)]
 
@@ -221,7 +230,7 @@ def test_row_major_tokens_and_unequal_segments():
     """The core also takes contiguous (B, N, C) tokens of different lengths (e.g. levels)."""
     core = perturbed(KEMCore(C, num_slots=3, topk=5))
     plain = copy.deepcopy(core)
-    plain.impl = "plain"
+    plain.impl = 'plain'
     gen = torch.Generator().manual_seed(0)
     tokens = [torch.randn(B, n, C, generator=gen, dtype=torch.double) for n in (7, 20, 3)]
     outs, _ = core(tokens)
@@ -233,41 +242,41 @@ def test_row_major_tokens_and_unequal_segments():
 def test_topk_clipped_with_warning():
     neck = perturbed(KEM(C, 2, num_slots=3, topk=50))
     feats = make_feats(num_tasks=2, height=2, width=3)  # 12 tokens < 50
-    with pytest.warns(UserWarning, match="clipped to 12"):
+    with pytest.warns(UserWarning, match='clipped to 12'):
         outs, attn, grads = outputs_and_grads(module_call, neck, feats)
     r_outs, r_attn, r_grads = outputs_and_grads(ref_kem, neck, feats)
     assert_all_close(outs, r_outs)
     assert_all_close(grads, r_grads)
     # all tokens kept: reading (a) is the plain softmax over the tokens
-    assert (attn["retrieve"] > 0).all()
+    assert (attn['retrieve'] > 0).all()
 
 
-@pytest.mark.parametrize("impl", ["fast", "plain"])
+@pytest.mark.parametrize('impl', ['fast', 'plain'])
 def test_ties_keep_exactly_k(impl):
     """Identical tokens tie; exactly k are kept per slot and the outputs do not depend on which."""
     neck = perturbed(KEM(C, 2, num_slots=4, topk=3, impl=impl))
     base = torch.randn(B, C, 1, 1, dtype=torch.double)
     feats = [base.expand(B, C, 2, 3).clone(), base.expand(B, C, 2, 3).clone()]  # 12 equal tokens
     outs, attn = neck(feats, return_attention=True)
-    nonzero = (attn["retrieve"] > 0).sum(-1)
+    nonzero = (attn['retrieve'] > 0).sum(-1)
     assert (nonzero == 3).all()
     torch.testing.assert_close(
-        attn["retrieve"].sum(-1), torch.ones_like(nonzero, dtype=torch.double)
+        attn['retrieve'].sum(-1), torch.ones_like(nonzero, dtype=torch.double)
     )
     other = copy.deepcopy(neck)
-    other.core.impl = "plain" if impl == "fast" else "fast"
+    other.core.impl = 'plain' if impl == 'fast' else 'fast'
     assert_all_close(outs, other(feats))
 
 
 def test_mask_probs_is_not_renormalised():
-    neck = perturbed(KEM(C, 3, num_slots=4, topk=2, topk_mode="mask_probs"))
+    neck = perturbed(KEM(C, 3, num_slots=4, topk=2, topk_mode='mask_probs'))
     feats = make_feats()
     _, attn = neck(feats, return_attention=True)
-    retrieve = attn["retrieve"]
+    retrieve = attn['retrieve']
     assert ((retrieve > 0).sum(-1) == 2).all()
     assert (retrieve.sum(-1) < 1 - 1e-6).all()
     _, ref_attn = ref_kem(neck, feats)
-    torch.testing.assert_close(retrieve, ref_attn["retrieve"])
+    torch.testing.assert_close(retrieve, ref_attn['retrieve'])
 
 
 def test_no_ns_by_ns_tensor_and_no_ns_d2_flops():
@@ -297,7 +306,7 @@ def test_no_ns_by_ns_tensor_and_no_ns_d2_flops():
 
     big = [torch.randn(1, 64, 32, 32) for _ in range(2)]
     fast = KEM(64, 2, num_slots=4, topk=3)
-    plain = KEM(64, 2, num_slots=4, topk=3, impl="plain")
+    plain = KEM(64, 2, num_slots=4, topk=3, impl='plain')
     counts = []
     for neck in (fast, plain):
         with FlopCounterMode(display=False) as counter:
@@ -312,7 +321,7 @@ def test_second_order_gradients_need_plain():
     feats = make_feats(num_tasks=2)
     fast = perturbed(KEM(C, 2, num_slots=3))
     plain = copy.deepcopy(fast)
-    plain.core.impl = "plain"
+    plain.core.impl = 'plain'
     for neck, works in ((plain, True), (fast, False)):
         (grad,) = torch.autograd.grad(
             sum(o.square().sum() for o in neck(feats)), feats[0], create_graph=True
@@ -320,12 +329,12 @@ def test_second_order_gradients_need_plain():
         if works:
             grad.sum().backward()
         else:
-            with pytest.raises(RuntimeError, match="once_differentiable"):
+            with pytest.raises(RuntimeError, match='once_differentiable'):
                 grad.sum().backward()
 
 
 # ----------------------------------------------------------------------------- ETF
-@pytest.mark.parametrize("dim,k", [(2, 2), (3, 3), (16, 5), (64, 4)])
+@pytest.mark.parametrize('dim,k', [(2, 2), (3, 3), (16, 5), (64, 4)])
 def test_etf_properties(dim, k):
     etf = simplex_etf(dim, k, seed=0).double()
     assert etf.shape == (dim, k)
@@ -342,9 +351,9 @@ def test_etf_properties(dim, k):
 
 
 def test_etf_errors():
-    with pytest.raises(ValueError, match="num_vertices"):
+    with pytest.raises(ValueError, match='num_vertices'):
         simplex_etf(4, 1)
-    with pytest.raises(ValueError, match="dim >= K"):
+    with pytest.raises(ValueError, match='dim >= K'):
         simplex_etf(2, 3)
 
 
@@ -355,25 +364,25 @@ def test_task_axis_removes_common_logit():
 
 
 def test_etf_is_a_seeded_buffer_in_the_state_dict():
-    neck = SKEM(C, 3, etf_mode="feature", num_vertices=4, etf_seed=7)
-    assert "core.etf" in neck.state_dict()
+    neck = SKEM(C, 3, etf_mode='feature', num_vertices=4, etf_seed=7)
+    assert 'core.etf' in neck.state_dict()
     assert all(p is not neck.core.etf for p in neck.parameters())
     assert not neck.core.etf.requires_grad
     torch.testing.assert_close(neck.core.etf, simplex_etf(C, 4, seed=7))
-    other = SKEM(C, 3, etf_mode="feature", num_vertices=4, etf_seed=8)
+    other = SKEM(C, 3, etf_mode='feature', num_vertices=4, etf_seed=8)
     other.load_state_dict(neck.state_dict())
     torch.testing.assert_close(other.core.etf, neck.core.etf)
 
 
 # ----------------------------------------------------------------------------- baseline
-@pytest.mark.parametrize("num_heads", [1, 4])
+@pytest.mark.parametrize('num_heads', [1, 4])
 def test_cross_attention_equals_reference(num_heads):
     neck = perturbed(TaskCrossAttention(C, 3, num_heads=num_heads, residual_weight=0.5))
     feats = make_feats()
     outs, attn, grads = outputs_and_grads(module_call, neck, feats)
     r_outs, r_attn, r_grads = outputs_and_grads(ref_cross_attention, neck, feats)
     assert_all_close(outs, r_outs)
-    assert_all_close([attn["attention"]], [r_attn["attention"]])
+    assert_all_close([attn['attention']], [r_attn['attention']])
     assert_all_close(grads, r_grads)
     # the SDPA path (no attention returned) gives the same outputs and input gradients
     sdpa_outs = neck(feats)
@@ -388,28 +397,28 @@ def test_cross_attention_equals_reference(num_heads):
 
 # ----------------------------------------------------------------------------- contract
 @pytest.mark.parametrize(
-    "cfg",
+    'cfg',
     [
-        dict(type="KEM", in_channels=C, num_tasks=3, num_slots=5, topk=2, num_heads=2),
-        dict(type="SKEM", in_channels=C, num_tasks=3, num_slots=5),
-        dict(type="SKEM", in_channels=C, num_tasks=3, etf_mode="feature", num_vertices=4),
-        dict(type="TaskCrossAttention", in_channels=C, num_tasks=3, num_heads=2),
+        dict(type='KEM', in_channels=C, num_tasks=3, num_slots=5, topk=2, num_heads=2),
+        dict(type='SKEM', in_channels=C, num_tasks=3, num_slots=5),
+        dict(type='SKEM', in_channels=C, num_tasks=3, etf_mode='feature', num_vertices=4),
+        dict(type='TaskCrossAttention', in_channels=C, num_tasks=3, num_heads=2),
     ],
 )
 def test_build_from_config_shapes_and_state_dict(cfg):
-    init_default_scope("mmseg")
+    init_default_scope('mmseg')
     neck = MODELS.build(cfg)
     feats = [f.detach().float() for f in make_feats(height=5, width=2)]
     outs = neck(feats)
     assert isinstance(outs, list) and len(outs) == 3
     assert all(o.shape == f.shape for o, f in zip(outs, feats))
     outs, attn = neck(feats, return_attention=True)
-    n_s, heads = 3 * 5 * 2, cfg.get("num_heads", 1)
-    if cfg["type"] == "TaskCrossAttention":
-        assert attn["attention"].shape == (B, heads, n_s, n_s)
+    n_s, heads = 3 * 5 * 2, cfg.get('num_heads', 1)
+    if cfg['type'] == 'TaskCrossAttention':
+        assert attn['attention'].shape == (B, heads, n_s, n_s)
     else:
-        assert attn["retrieve"].shape == (B, heads, cfg.get("num_slots", 20), n_s)
-        assert attn["write"].shape == (B, heads, n_s, cfg.get("num_slots", 20))
+        assert attn['retrieve'].shape == (B, heads, cfg.get('num_slots', 20), n_s)
+        assert attn['write'].shape == (B, heads, n_s, cfg.get('num_slots', 20))
     # state-dict round trip into a freshly built (differently initialised) module
     torch.manual_seed(123)
     other = MODELS.build(cfg)
@@ -418,14 +427,14 @@ def test_build_from_config_shapes_and_state_dict(cfg):
 
 
 @pytest.mark.parametrize(
-    "kwargs,match",
+    'kwargs,match',
     [
-        (dict(topk=0), "topk"),
-        (dict(num_slots=0), "num_slots"),
-        (dict(num_heads=5), "num_heads"),
-        (dict(topk_mode="soft"), "topk_mode"),
-        (dict(impl="cuda"), "impl"),
-        (dict(num_tasks=0), "num_tasks"),
+        (dict(topk=0), 'topk'),
+        (dict(num_slots=0), 'num_slots'),
+        (dict(num_heads=5), 'num_heads'),
+        (dict(topk_mode='soft'), 'topk_mode'),
+        (dict(impl='cuda'), 'impl'),
+        (dict(num_tasks=0), 'num_tasks'),
     ],
 )
 def test_kem_argument_errors(kwargs, match):
@@ -436,28 +445,28 @@ def test_kem_argument_errors(kwargs, match):
 
 
 def test_skem_argument_errors():
-    with pytest.raises(ValueError, match="num_vertices must equal"):
+    with pytest.raises(ValueError, match='num_vertices must equal'):
         SKEM(C, 3, num_vertices=4)
-    with pytest.raises(ValueError, match="num_vertices"):
-        SKEM(C, 3, etf_mode="feature", num_vertices=C + 1)
-    with pytest.raises(ValueError, match="etf_mode"):
-        SKEM(C, 3, etf_mode="tasks")
-    with pytest.raises(ValueError, match=">= 2 tasks"):
+    with pytest.raises(ValueError, match='num_vertices'):
+        SKEM(C, 3, etf_mode='feature', num_vertices=C + 1)
+    with pytest.raises(ValueError, match='etf_mode'):
+        SKEM(C, 3, etf_mode='tasks')
+    with pytest.raises(ValueError, match='>= 2 tasks'):
         SKEM(C, 1)
-    with pytest.warns(UserWarning, match="degenerate"):
-        SKEM(C, 2, etf_mode="feature")
-    with pytest.raises(ValueError, match="num_heads"):
+    with pytest.warns(UserWarning, match='degenerate'):
+        SKEM(C, 2, etf_mode='feature')
+    with pytest.raises(ValueError, match='num_heads'):
         TaskCrossAttention(C, 2, num_heads=5)
 
 
-@pytest.mark.parametrize("neck", [KEM(C, 2), SKEM(C, 2), TaskCrossAttention(C, 2)])
+@pytest.mark.parametrize('neck', [KEM(C, 2), SKEM(C, 2), TaskCrossAttention(C, 2)])
 def test_call_errors(neck):
     good = torch.randn(1, C, 2, 2)
-    with pytest.raises(ValueError, match="num_tasks=2"):
+    with pytest.raises(ValueError, match='num_tasks=2'):
         neck([good])
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match='same shape'):
         neck([good, torch.randn(1, C, 2, 3)])
-    with pytest.raises(ValueError, match="C=12"):
+    with pytest.raises(ValueError, match='C=12'):
         neck([good, torch.randn(1, C + 1, 2, 2)])
-    with pytest.raises(ValueError, match="list"):
+    with pytest.raises(ValueError, match='list'):
         neck(good)
