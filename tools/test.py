@@ -23,7 +23,9 @@ def parse_args():
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='directory to save the raw evaluation results (pickled)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
-    parser.add_argument('--show-dir', help='directory where painted images (PNG panels) are saved')
+    parser.add_argument(
+        '--show-dir', help='directory where PNG panels of every test image are saved (vis_data/)'
+    )
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument('--tta', action='store_true', help='test time augmentation (cfg.tta_*)')
     add_common_args(parser)
@@ -44,6 +46,9 @@ def trigger_visualization_hook(cfg, args):
         hook['wait_time'] = args.wait_time
     if args.show_dir:
         cfg.visualizer['save_dir'] = args.show_dir
+        # mmseg paints every 50th image by default; with --show-dir mmkem paints every one unless
+        # the config sets default_hooks.visualization.interval.
+        hook.setdefault('interval', 1)
     return cfg
 
 

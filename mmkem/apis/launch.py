@@ -16,7 +16,7 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
-__all__ = ['add_common_args', 'load_config', 'clear_errors']
+__all__ = ['add_common_args', 'clear_errors', 'load_config', 'setup_cpu_distributed']
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -43,8 +43,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def load_config(args: argparse.Namespace) -> Config:
     """Read the config, apply --cfg-options, --work-dir and --launcher like mmseg's tools do.
 
-    Also picks the ``gloo`` process-group backend when the config asks for ``nccl`` but no GPU is
-    visible, so that ``tools/dist_train.sh`` runs on CPU-only machines as well.
+    Without a GPU, ``--launcher pytorch`` is prepared for the CPU (see
+    :func:`setup_cpu_distributed`), so that ``tools/dist_train.sh`` also runs on CPU-only machines.
     """
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -58,16 +58,37 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        if dist_cfg.get('backend', 'nccl') == 'nccl':
-            print_log(
-                'no GPU visible: using the gloo process-group backend instead of nccl',
-                logger='current',
-                level=logging.WARNING,
-            )
-            dist_cfg['backend'] = 'gloo'
+    if args.launcher == 'pytorch' and not torch.cuda.is_available():
+        setup_cpu_distributed(cfg)
     return cfg
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Run mmengine's ``pytorch`` launcher on CPU-only machines.
+
+    mmengine 0.10.7's launcher always calls ``torch.cuda.set_device`` and wraps the model in DDP
+    with ``device_ids=[LOCAL_RANK]``; both fail without a GPU. So the process group is started here
+    with ``gloo`` from torchrun's environment (mmengine then skips its own initialisation), and the
+    model is wrapped with ``device_ids=None``, as DDP requires for CPU modules.
+    """
+    import torch.distributed as dist
+
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+    if not dist.is_initialized():
+        dist.init_process_group(backend=dist_cfg['backend'])
+    print_log(
+        f'no GPU visible: distributed run on CPU with the {dist_cfg["backend"]} backend '
+        f'(rank {dist.get_rank()} of {dist.get_world_size()})',
+        logger='current',
+        level=logging.WARNING,
+    )
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False
+    )
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
 
 
 @contextmanager
