@@ -5,9 +5,9 @@ predates that and calls ``torch.load`` without the argument, while its checkpoin
 message hub's ``HistoryBuffer`` (numpy arrays, and bound methods pickled through ``getattr``). So
 ``--resume`` and ``tools/test.py CHECKPOINT`` fail on every checkpoint a training run wrote.
 
-Instead of turning the weights-only unpickler off, this allowlists exactly the globals mmengine's own
-checkpoints contain (measured with ``torch.serialization.get_unsafe_globals_in_checkpoint``), using
-torch's public ``add_safe_globals``. The unpickler stays restricted: it still refuses to call any
+Instead of turning the weights-only unpickler off, this allowlists exactly the globals mmengine's
+own checkpoints contain (measured with ``torch.serialization.get_unsafe_globals_in_checkpoint``),
+with torch's public ``add_safe_globals``. The unpickler stays restricted: it still refuses to call any
 function outside the allowlist. As with any checkpoint, load only files you trust.
 """
 import numpy as np
