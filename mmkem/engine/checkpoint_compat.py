@@ -7,8 +7,8 @@ message hub's ``HistoryBuffer`` (numpy arrays, and bound methods pickled through
 
 Instead of turning the weights-only unpickler off, this allowlists exactly the globals mmengine's
 own checkpoints contain (measured with ``torch.serialization.get_unsafe_globals_in_checkpoint``),
-with torch's public ``add_safe_globals``. The unpickler stays restricted: it still refuses to call any
-function outside the allowlist. As with any checkpoint, load only files you trust.
+with torch's public ``add_safe_globals``. The unpickler stays restricted: it still refuses to call
+any function outside the allowlist. As with any checkpoint, load only files you trust.
 """
 import numpy as np
 import torch
