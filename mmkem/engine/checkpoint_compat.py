@@ -10,6 +10,7 @@ own checkpoints contain (measured with ``torch.serialization.get_unsafe_globals_
 with torch's public ``add_safe_globals``. The unpickler stays restricted: it still refuses to call
 any function outside the allowlist. As with any checkpoint, load only files you trust.
 """
+
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer

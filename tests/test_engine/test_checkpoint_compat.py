@@ -13,8 +13,12 @@ def test_mmengine_message_hub_state_loads_weights_only(tmp_path):
     buf = HistoryBuffer()
     buf.update(np.float64(1.5))
     buf.update(2.0)
-    state = dict(meta=dict(iter=3, seed=np.int64(0)), message_hub=dict(log_scalars={'loss': buf}),
-                 state_dict={'w': torch.ones(2)}, arr=np.arange(3, dtype=np.float32))
+    state = dict(
+        meta=dict(iter=3, seed=np.int64(0)),
+        message_hub=dict(log_scalars={'loss': buf}),
+        state_dict={'w': torch.ones(2)},
+        arr=np.arange(3, dtype=np.float32),
+    )
     path = tmp_path / 'ckpt.pth'
     torch.save(state, path)
     loaded = torch.load(path, map_location='cpu')  # weights_only=True is torch's default

@@ -1,6 +1,7 @@
 """The command lines users run: tools/train.py, tools/test.py, tools/dist_train.sh, and plain mmseg
 configs that load mmkem through ``custom_imports``. Each runs in a fresh interpreter, from a
 directory outside the repository, as a user would."""
+
 import glob
 import os
 import os.path as osp
@@ -29,7 +30,8 @@ def tiny_setup(tmp_path_factory):
     data_root = str(root / 'nyud')
     make_demo_nyud(data_root, num_train=4, num_val=2, size=(48, 64), seed=0, num_real=1)
     cfg = root / 'tiny.py'
-    cfg.write_text(textwrap.dedent(f"""
+    cfg.write_text(
+        textwrap.dedent(f"""
         _base_ = [{DEMO_CONFIG!r}]
         data_root = {data_root!r}
         max_iters = 2
@@ -51,7 +53,8 @@ def tiny_setup(tmp_path_factory):
         default_hooks = dict(logger=dict(interval=1),
                              checkpoint=dict(interval=1, max_keep_ckpts=5, save_best=None))
         custom_hooks = []
-    """))
+    """)
+    )
     return root, str(cfg), data_root
 
 
@@ -74,8 +77,16 @@ def test_train_resume_and_test(tiny_setup):
 
     # tools/test.py with --show-dir writes one painted panel per val image.
     show_dir = str(root / 'painted')
-    test = [sys.executable, osp.join(REPO, 'tools', 'test.py'), cfg,
-            osp.join(work_dir, 'iter_3.pth'), '--work-dir', work_dir, '--show-dir', show_dir]
+    test = [
+        sys.executable,
+        osp.join(REPO, 'tools', 'test.py'),
+        cfg,
+        osp.join(work_dir, 'iter_3.pth'),
+        '--work-dir',
+        work_dir,
+        '--show-dir',
+        show_dir,
+    ]
     res = run(test, cwd=str(root))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert 'depth/rmse' in res.stdout + res.stderr
@@ -83,9 +94,16 @@ def test_train_resume_and_test(tiny_setup):
 
 
 def test_missing_data_says_where_it_looked_and_what_to_do(tmp_path):
-    res = run([sys.executable, osp.join(REPO, 'tools', 'train.py'),
-               osp.join(REPO, 'configs', 'kem_swin_nyud.py'), '--work-dir', str(tmp_path / 'w')],
-              cwd=str(tmp_path))
+    res = run(
+        [
+            sys.executable,
+            osp.join(REPO, 'tools', 'train.py'),
+            osp.join(REPO, 'configs', 'kem_swin_nyud.py'),
+            '--work-dir',
+            str(tmp_path / 'w'),
+        ],
+        cwd=str(tmp_path),
+    )
     assert res.returncode == 1
     assert str(tmp_path / 'data' / 'NYUDv2') in res.stderr
     assert 'gt_sets/' in res.stderr and 'make demo' in res.stderr
@@ -96,13 +114,15 @@ def test_plain_mmseg_config_with_custom_imports_builds_mmkem_modules(tmp_path):
     """A user's mmseg config (inheriting an mmseg config by ``mmseg::``) reaches mmkem's modules
     by their registered names once it adds the custom_imports line."""
     cfg = tmp_path / 'user_cfg.py'
-    cfg.write_text(textwrap.dedent("""
+    cfg.write_text(
+        textwrap.dedent("""
         _base_ = ['mmseg::_base_/models/fcn_r50-d8.py']
         custom_imports = dict(imports=['mmkem'], allow_failed_imports=False)
         default_scope = 'mmseg'
         kem = dict(type='KEM', in_channels=64, num_tasks=2)
         metric = dict(type='MultiTaskMetric', tasks=['semseg', 'depth'])
-    """))
+    """)
+    )
     code = textwrap.dedent(f"""
         import torch
         from mmengine.config import Config
@@ -125,8 +145,11 @@ def test_dist_train_two_processes_on_cpu(tiny_setup):
     """tools/dist_train.sh starts 2 processes through torchrun; without a GPU they use gloo."""
     root, cfg, _ = tiny_setup
     work_dir = str(root / 'dist')
-    res = run(['bash', osp.join(REPO, 'tools', 'dist_train.sh'), cfg, '2', '--work-dir', work_dir],
-              cwd=str(root), env_extra=dict(PYTHON=sys.executable, PORT='29517'))
+    res = run(
+        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), cfg, '2', '--work-dir', work_dir],
+        cwd=str(root),
+        env_extra=dict(PYTHON=sys.executable, PORT='29517'),
+    )
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-4000:]
     assert 'gloo' in log
