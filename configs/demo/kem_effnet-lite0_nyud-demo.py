@@ -8,7 +8,7 @@ _base_ = ['../kem/kem_swin-t_40k_nyud-448x576.py']
 data_root = 'data/nyud_demo'
 tasks = ['semseg', 'depth', 'normals']
 channels = 96
-max_iters = 600
+max_iters = 300
 
 model = dict(
     tasks=tasks,
