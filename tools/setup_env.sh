@@ -44,7 +44,8 @@ FINGERPRINT="$(cat "$ROOT/tools/setup_env.sh" "$ROOT/requirements/runtime.txt" "
 STAMP="$("$PY" -c 'import sys; print(sys.prefix)')/.mmkem-env-$FINGERPRINT"
 
 check_imports() {
-    (cd /tmp && "$PY" - "$TORCH_VERSION" "$MMCV_VERSION" <<'EOF'
+    (cd /tmp && "$PY" - "$TORCH_VERSION" "$MMCV_VERSION" "$ROOT" <<'EOF'
+import os.path as osp
 import sys
 import torch, torchvision  # noqa: F401
 import mmcv
@@ -53,6 +54,8 @@ import mmseg, mmengine, timm, mmkem  # noqa: F401
 want_torch, want_mmcv = sys.argv[1], sys.argv[2]
 assert torch.__version__.split('+')[0] == want_torch, f'torch {torch.__version__} != {want_torch}'
 assert mmcv.__version__ == want_mmcv, f'mmcv {mmcv.__version__} != {want_mmcv}'
+# The environment's mmkem must be this checkout (an editable install of another clone is not).
+assert osp.dirname(osp.dirname(osp.realpath(mmkem.__file__))) == osp.realpath(sys.argv[3])
 boxes = torch.tensor([[0., 0., 1., 1.], [0., 0., 1., 1.]])
 assert nms(boxes, torch.tensor([1., .5]), .5)[1].tolist() == [0]
 EOF
@@ -75,6 +78,11 @@ if [ "$have_torch" != "$TORCH_VERSION" ]; then
 else
     "${PIP[@]}" install -q "$SETUPTOOLS_SPEC" wheel
 fi
+
+# From here on a constraint keeps pip from replacing torch (or mmcv) while it resolves.
+constraints="$(mktemp)"
+trap 'rm -f "$constraints"' EXIT
+printf 'torch==%s\ntorchvision==%s\nmmcv==%s\n' "$TORCH_VERSION" "$TORCHVISION_VERSION" "$MMCV_VERSION" >"$constraints"
 
 # 2. mmcv with CPU ops, built against exactly this torch.
 mmcv_ok() {
@@ -109,23 +117,22 @@ if ! mmcv_ok; then
         fi
     fi
     "${PIP[@]}" install --no-deps --no-index --force-reinstall "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl
-    # mmcv's own runtime requirements (addict, yapf, opencv, ...), without touching torch.
-    "${PIP[@]}" install -q addict 'yapf<0.40.2' opencv-python-headless packaging pyyaml pillow
+    # mmcv imports mmengine; mmengine brings mmcv's other requirements (addict, yapf, opencv, ...).
+    # yapf 0.40.2 dropped the `verify` argument that mmengine's config dump passes.
+    "${PIP[@]}" install -q -c "$constraints" "$(grep '^mmengine' "$ROOT/requirements/runtime.txt")" \
+        'yapf<0.40.2'
     if ! mmcv_ok; then
-        say "mmcv $MMCV_VERSION imports but its ops do not load against torch $TORCH_VERSION;"
-        say "delete $wheel_dir and run this script again to rebuild it"
+        (cd /tmp && "$PY" -c 'import mmcv; from mmcv.ops import nms') || true
+        say "mmcv $MMCV_VERSION from $wheel_dir does not load its ops with torch $TORCH_VERSION (error"
+        say "above); if it was built against another torch, delete that folder and run this again"
         exit 1
     fi
 fi
 
-# 3. The OpenMMLab stack, timm, test tools, and mmkem itself (editable). torch is already pinned by
-#    what is installed; a constraint keeps pip from replacing it while resolving.
-constraints="$(mktemp)"
-printf 'torch==%s\ntorchvision==%s\nmmcv==%s\n' "$TORCH_VERSION" "$TORCHVISION_VERSION" "$MMCV_VERSION" >"$constraints"
+# 3. The OpenMMLab stack, timm, test tools, and mmkem itself (editable).
 say "installing mmengine, mmsegmentation, timm and test tools"
 "${PIP[@]}" install -q -c "$constraints" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
 "${PIP[@]}" install -q -c "$constraints" --no-deps --no-build-isolation -e "$ROOT"
-rm -f "$constraints"
 
 if ! check_imports; then
     say "installed, but the import check failed:"
