@@ -1,5 +1,6 @@
 """Every shipped config builds, and the paper's NYUD-v2 config trains and evaluates end to end on a
 dataset in each release's exact layout."""
+
 import glob
 import os.path as osp
 
@@ -36,8 +37,9 @@ def test_config_builds(config):
 @pytest.mark.parametrize('release', ['png', 'jpg'])
 def test_kem_swin_nyud_trains_and_evaluates(tmp_path, release):
     data_root = str(tmp_path / 'NYUDv2')
-    make_demo_nyud(data_root, num_train=4, num_val=2, size=(96, 128), seed=1, release=release,
-                   num_real=1)
+    make_demo_nyud(
+        data_root, num_train=4, num_val=2, size=(96, 128), seed=1, release=release, num_real=1
+    )
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'kem_swin_nyud.py'))
     cfg.work_dir = str(tmp_path / 'work')
     cfg.model.backbone.init_cfg = None  # no Swin weights offline: the same architecture, random

@@ -16,15 +16,6 @@ from mmkem.models.necks import KEM, SKEM, KEMCore, TaskCrossAttention, simplex_e
 B, C, H, W = 2, 12, 3, 4
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny tensors: intra-op threads only wait for each other on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def make_feats(num_tasks=3, channels=C, height=H, width=W, seed=0):
     gen = torch.Generator().manual_seed(seed)
     return [

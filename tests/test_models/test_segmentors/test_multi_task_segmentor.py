@@ -18,15 +18,6 @@ import mmkem  # noqa: F401
 init_default_scope('mmseg')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """Tiny ops: one thread avoids OpenMP contention on a shared 2-core machine (10x faster)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 TASKS = ['semseg', 'depth', 'normals', 'edge']
 C = 16
 CFG = dict(
