@@ -2,7 +2,7 @@
 
 import io
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import mmcv
 import mmengine.fileio as fileio
@@ -12,7 +12,25 @@ from mmseg.registry import TRANSFORMS
 
 from mmkem.structures import TaskSpec, get_task_spec
 
-__all__ = ['LoadMultiTaskAnnotations']
+__all__ = ['ANNOTATION_DECODERS', 'LoadMultiTaskAnnotations', 'register_annotation_decoder']
+
+#: Named decoders for release-specific files (PASCAL-Part ``.mat``, ...): ``name -> fn(content,
+#: path, shape)`` with ``content`` the file's bytes and ``shape`` the image's (H, W); ``fn``
+#: returns the array of the task's ``gt_field``. A dataset selects one per task with the data-info
+#: key ``<task>_decoder``.
+ANNOTATION_DECODERS: Dict[str, Callable[[bytes, str, Tuple[int, int]], np.ndarray]] = {}
+
+
+def register_annotation_decoder(name: str) -> Callable:
+    """Add ``fn(content, path, shape) -> np.ndarray`` to :data:`ANNOTATION_DECODERS` as ``name``."""
+
+    def _register(fn: Callable) -> Callable:
+        if name in ANNOTATION_DECODERS and ANNOTATION_DECODERS[name] is not fn:
+            raise KeyError(f'annotation decoder {name!r} is already registered')
+        ANNOTATION_DECODERS[name] = fn
+        return fn
+
+    return _register
 
 
 def _as_2d(array: np.ndarray, path: str) -> np.ndarray:
@@ -41,6 +59,11 @@ class LoadMultiTaskAnnotations(BaseTransform):
     - edge and saliency: ``.png`` with values 0 / 255 (thresholded at 128) or 0 / 1; ``.npy``
       floats thresholded at 0.5. uint8 (H, W) in {0, 1}.
 
+    A dataset can name a decoder of :data:`ANNOTATION_DECODERS` per task with the data-info key
+    ``<task>_decoder`` (PASCAL-Context's human parts ``.mat`` files); it replaces the rules above.
+    A ``<task>_path`` of None (the release has no file for this sample) gives a map filled with
+    the task's ``ignore_index``; tasks without one raise ``ValueError``.
+
     Each map is checked: its size must equal the image's (``ori_shape``), labels must lie in
     ``0..num_classes-1`` after the mapping, depth must be finite and non-negative. A failed check
     raises ``ValueError`` naming the file.
@@ -51,6 +74,7 @@ class LoadMultiTaskAnnotations(BaseTransform):
     - tasks (unless ``tasks`` is given)
     - ori_shape (or img)
     - label_offset (optional, default 0), num_classes (optional, default ``spec.channels``)
+    - ``<task>_decoder`` (optional): name of a decoder in :data:`ANNOTATION_DECODERS`
 
     Modified Keys:
 
@@ -83,6 +107,18 @@ class LoadMultiTaskAnnotations(BaseTransform):
         return np.load(io.BytesIO(fileio.get(path, backend_args=self.backend_args)))
 
     def _decode(self, spec: TaskSpec, path: str, results: dict) -> np.ndarray:
+        decoder = results.get(f'{spec.name}_decoder')
+        if decoder is not None:
+            if decoder not in ANNOTATION_DECODERS:
+                raise KeyError(
+                    f'{spec.name}_decoder={decoder!r} is not a registered annotation decoder; '
+                    f'known: {sorted(ANNOTATION_DECODERS)}'
+                )
+            shape = tuple(
+                results['ori_shape'][:2] if 'ori_shape' in results else results['img'].shape[:2]
+            )
+            content = fileio.get(path, backend_args=self.backend_args)
+            return ANNOTATION_DECODERS[decoder](content, path, shape)
         ext = osp.splitext(path)[1].lower()
         if spec.kind == 'segmentation' and ext == '.png':
             raw = self._read_png(path).astype(np.int64)
@@ -156,7 +192,15 @@ class LoadMultiTaskAnnotations(BaseTransform):
                     f'{task!r}; the dataset must provide one path per task'
                 )
             path = results[key]
-            array = self._decode(spec, path, results)
+            if path is None:
+                if spec.ignore_index is None:
+                    raise ValueError(
+                        f'{type(self).__name__}: {key} is None but task {task!r} has no '
+                        f'ignore_index to fill the map with'
+                    )
+                array = np.full(shape, spec.ignore_index, dtype=np.uint8)
+            else:
+                array = self._decode(spec, path, results)
             if array.shape[:2] != shape:
                 raise ValueError(
                     f'{path}: size {array.shape[:2]} differs from the image size '

@@ -1,0 +1,377 @@
+"""PASCAL-Context in the layout of the multi-task release (ASTMT's ``PASCAL_MT``).
+
+Five tasks: semantic segmentation (21 classes), human parts (Pascal-Part persons, 6 parts + back-
+ground), saliency and surface normals (both distilled pseudo labels of the release) and edges.
+"""
+
+import io
+import os.path as osp
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import mmcv
+import numpy as np
+import scipy.io
+from mmengine.dataset import BaseDataset
+from mmseg.registry import DATASETS
+
+from mmkem.structures import get_task_spec
+
+from .nyud import nyud_palette
+from .transforms.loading import register_annotation_decoder
+
+__all__ = [
+    'HUMAN_PARTS_CLASSES',
+    'PASCAL_CONTEXT_CLASSES',
+    'PASCAL_CONTEXT_LAYOUT',
+    'PASCAL_PART_GROUPS',
+    'PASCALContextMTDataset',
+    'decode_pascal_part',
+    'label_boundaries',
+]
+
+#: The 20 PASCAL VOC classes and background: train ids 0..20 of ``semseg/pascal-context``.
+# fmt: off
+PASCAL_CONTEXT_CLASSES = (
+    'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
+    'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa',
+    'train', 'tvmonitor',
+)
+# fmt: on
+
+#: Train ids 0..6 of the human parts task.
+HUMAN_PARTS_CLASSES = (
+    'background',
+    'head',
+    'torso',
+    'upper arms',
+    'lower arms',
+    'upper legs',
+    'lower legs',
+)
+
+#: Pascal-Part class index of ``person`` (the VOC class order, background = 0).
+PERSON_CLASS_IND = 15
+
+#: The 24 Pascal-Part person part names -> the 6 groups (train ids 1..6). The standard grouping of
+#: the multi-task literature: ``HUMAN_PART[6]`` of ASTMT's ``fblib/dataloaders/pascal_context.py``
+#: (github.com/facebookresearch/astmt), used unchanged by MTI-Net and ATRC.
+PASCAL_PART_GROUPS: Dict[str, int] = {
+    # head
+    'hair': 1, 'head': 1, 'lear': 1, 'rear': 1, 'lebrow': 1, 'rebrow': 1, 'leye': 1, 'reye': 1,
+    'mouth': 1, 'nose': 1,
+    # torso
+    'neck': 2, 'torso': 2,
+    # upper arms
+    'luarm': 3, 'ruarm': 3,
+    # lower arms (hands included)
+    'llarm': 4, 'rlarm': 4, 'lhand': 4, 'rhand': 4,
+    # upper legs
+    'luleg': 5, 'ruleg': 5,
+    # lower legs (feet included)
+    'llleg': 6, 'rlleg': 6, 'lfoot': 6, 'rfoot': 6,
+}  # fmt: skip
+
+#: The expected folder layout, shown by the errors of :class:`PASCALContextMTDataset`.
+PASCAL_CONTEXT_LAYOUT = """\
+<data_root>/                          (the PASCAL_MT release of ASTMT / MTI-Net)
+├── ImageSets/Context/
+│   ├── train.txt                     one id per line (4998 ids)
+│   └── val.txt                       (5105 ids)
+├── JPEGImages/<id>.jpg
+├── semseg/pascal-context/<id>.png    uint8, 0 = background, 1..20 = VOC classes, 255 = ignore
+├── human_parts/<id>.mat              Pascal-Part annotation (struct 'anno'); optional per id
+├── sal_distill/<id>.png              uint8 saliency, > 0.5 * 255 = salient
+├── normals_distill/<id>.png          RGB, n = 2 * v / 255 - 1
+└── pascal-context/trainval/<id>.mat  optional: full PASCAL-Context 'LabelMap'; edges are its
+                                      label boundaries (else the boundaries of semseg/)"""
+
+
+def _as_list(value) -> list:
+    """Elements of a ``loadmat(squeeze_me=True)`` field: one struct, an array of them, or none."""
+    if isinstance(value, np.ndarray):
+        return list(value.ravel())
+    return [value]
+
+
+def _mat_text(value) -> str:
+    if isinstance(value, np.ndarray):
+        value = value.ravel()[0] if value.size else ''
+    return str(value)
+
+
+def decode_pascal_part(
+    source: Union[bytes, str, dict], shape: Tuple[int, int], name: Optional[str] = None
+) -> np.ndarray:
+    """Human parts label map of one Pascal-Part ``.mat`` annotation.
+
+    Every person (``class_ind == 15``) with part annotations contributes its parts, each mapped by
+    :data:`PASCAL_PART_GROUPS` to 1..6; all other pixels of such an image are background (0). An
+    image without an annotated person (no person object, or persons without parts, as ASTMT's
+    loader) is all 255: ignored by losses and metrics, never background.
+
+    Args:
+        source (bytes | str | dict): Content of the file, its path, or the dict ``loadmat``
+            returned with ``squeeze_me=True, struct_as_record=False``.
+        shape (tuple[int, int]): (H, W) of the image, the size of the all-255 map.
+        name (str, optional): File name used in error messages. Defaults to None (``source``
+            when it is a path).
+
+    Returns:
+        np.ndarray: uint8 (H, W), 0..6 or 255.
+
+    Raises:
+        ValueError: No ``anno`` struct, an unknown person part name or a mask of another size.
+    """
+    if name is None:
+        name = source if isinstance(source, str) else '<.mat content>'
+    if isinstance(source, dict):
+        mat = source
+    else:
+        stream = io.BytesIO(source) if isinstance(source, bytes) else source
+        mat = scipy.io.loadmat(stream, squeeze_me=True, struct_as_record=False)
+    if 'anno' not in mat:
+        raise ValueError(f'{name}: expected a Pascal-Part struct "anno"; keys: {sorted(mat)}')
+    anno = mat['anno']
+    objects = _as_list(getattr(anno, 'objects', []))
+    label = None
+    for obj in objects:
+        if int(np.asarray(obj.class_ind).ravel()[0]) != PERSON_CLASS_IND:
+            continue
+        parts = _as_list(getattr(obj, 'parts', []))
+        if not parts:
+            continue
+        if label is None:
+            label = np.zeros(shape, dtype=np.uint8)
+        for part in parts:
+            part_name = _mat_text(part.part_name)
+            if part_name not in PASCAL_PART_GROUPS:
+                raise ValueError(
+                    f'{name}: unknown person part {part_name!r}; expected one of '
+                    f'{sorted(PASCAL_PART_GROUPS)}'
+                )
+            mask = np.asarray(part.mask).astype(bool)
+            if mask.shape != tuple(shape):
+                raise ValueError(
+                    f'{name}: mask of part {part_name!r} has size {mask.shape}, the image '
+                    f'{tuple(shape)}'
+                )
+            label[mask] = PASCAL_PART_GROUPS[part_name]
+    if label is None:
+        return np.full(shape, 255, dtype=np.uint8)
+    return label
+
+
+def label_boundaries(label: np.ndarray) -> np.ndarray:
+    """One-pixel boundaries of a label map: pixels whose right or lower neighbour differs.
+
+    Args:
+        label (np.ndarray): (H, W) integer labels.
+
+    Returns:
+        np.ndarray: uint8 (H, W) in {0, 1}.
+    """
+    label = np.asarray(label)
+    edge = np.zeros(label.shape, dtype=bool)
+    edge[:, :-1] |= label[:, :-1] != label[:, 1:]
+    edge[:-1, :] |= label[:-1, :] != label[1:, :]
+    return edge.astype(np.uint8)
+
+
+@register_annotation_decoder('pascal_part')
+def _pascal_part_decoder(content: bytes, path: str, shape: Tuple[int, int]) -> np.ndarray:
+    try:
+        mat = scipy.io.loadmat(io.BytesIO(content), squeeze_me=True, struct_as_record=False)
+    except Exception as err:  # scipy raises several types for broken files
+        raise ValueError(f'{path}: cannot read the .mat file ({err})') from err
+    return decode_pascal_part(mat, shape, name=path)
+
+
+@register_annotation_decoder('half_threshold')
+def _half_threshold_decoder(content: bytes, path: str, shape: Tuple[int, int]) -> np.ndarray:
+    """Distilled saliency: ``v / 255 > 0.5`` (ASTMT's ``_load_sal_distilled``)."""
+    raw = mmcv.imfrombytes(content, flag='unchanged', backend='pillow')
+    raw = raw[..., 0] if raw.ndim == 3 else raw
+    return (raw.astype(np.float32) / 255.0 > 0.5).astype(np.uint8)
+
+
+@register_annotation_decoder('label_boundaries')
+def _label_boundaries_decoder(content: bytes, path: str, shape: Tuple[int, int]) -> np.ndarray:
+    """Edges as label boundaries of a ``LabelMap`` ``.mat`` or of a label ``.png``."""
+    if osp.splitext(path)[1].lower() == '.mat':
+        mat = scipy.io.loadmat(io.BytesIO(content))
+        if 'LabelMap' not in mat:
+            raise ValueError(f'{path}: expected a "LabelMap" variable; keys: {sorted(mat)}')
+        label = mat['LabelMap']
+    else:
+        label = mmcv.imfrombytes(content, flag='unchanged', backend='pillow')
+        label = label[..., 0] if label.ndim == 3 else label
+    return label_boundaries(label)
+
+
+@DATASETS.register_module()
+class PASCALContextMTDataset(BaseDataset):
+    """PASCAL-Context multi-task dataset (the release of ASTMT, Maninis et al. 2019).
+
+    Reads the layout ``PASCAL_CONTEXT_LAYOUT``. Each item of ``data_list`` holds ``img_path``,
+    one ``<task>_path`` per requested task, ``tasks``, ``seg_fields=[]``, ``label_offset=0``,
+    ``num_classes=21`` and the decoders
+    :class:`~mmkem.datasets.transforms.LoadMultiTaskAnnotations` uses for this release:
+
+    - ``semseg``: the png as is (0..20, 255 ignore).
+    - ``human_parts``: ``human_parts_decoder='pascal_part'`` (:func:`decode_pascal_part`). An id
+      without a ``.mat`` file gets ``human_parts_path=None``: no people, all 255.
+    - ``sal``: ``sal_decoder='half_threshold'`` (``v / 255 > 0.5``).
+    - ``normals``: the loader's png rule, ``2 v / 255 - 1`` (renormalised; black pixels invalid).
+    - ``edge``: ``edge_decoder='label_boundaries'`` (:func:`label_boundaries`) of
+      ``pascal-context/trainval/<id>.mat`` when that folder exists, else of the semseg png.
+
+    Args:
+        data_root (str): Root folder of the release.
+        split (str): ``'train'``, ``'val'`` (read ``ImageSets/Context/<split>.txt``) or the path
+            of a list of ids (absolute, or relative to ``data_root``). Defaults to ``'train'``.
+        tasks (Sequence[str]): Any subset of ``('semseg', 'human_parts', 'sal', 'normals',
+            'edge')``, in the order the model uses. Defaults to ``('semseg', 'human_parts',
+            'sal')`` (the paper's tasks).
+        pipeline (list): Transforms (configs or callables). Defaults to ``()``.
+        test_mode (bool): Passed to ``BaseDataset``. Defaults to False.
+        metainfo (dict, optional): Overrides of ``METAINFO``. Defaults to None.
+        indices (int | Sequence[int], optional): Use only these items (``BaseDataset``).
+            Defaults to None.
+        serialize_data (bool): Passed to ``BaseDataset``. Defaults to True.
+        lazy_init (bool): Passed to ``BaseDataset``. Defaults to False.
+        max_refetch (int): Passed to ``BaseDataset``. Defaults to 1000.
+
+    Raises:
+        FileNotFoundError: ``data_root``, the split file, or an id's image or label file is
+            missing (a missing human parts ``.mat`` is not an error); the message names the path
+            and shows the expected layout.
+        ValueError: ``tasks`` is empty or names a task this dataset does not provide.
+    """
+
+    METAINFO = dict(
+        classes=PASCAL_CONTEXT_CLASSES,
+        palette=[[0, 0, 0]] + nyud_palette(len(PASCAL_CONTEXT_CLASSES) - 1),
+        human_parts_classes=HUMAN_PARTS_CLASSES,
+        human_parts_palette=[[0, 0, 0]] + nyud_palette(len(HUMAN_PARTS_CLASSES) - 1),
+        tasks=('semseg', 'human_parts', 'sal', 'normals', 'edge'),
+    )
+
+    #: folder and extension of each file kind.
+    FOLDERS: Dict[str, Tuple[str, str]] = dict(
+        img=('JPEGImages', '.jpg'),
+        semseg=(osp.join('semseg', 'pascal-context'), '.png'),
+        human_parts=('human_parts', '.mat'),
+        sal=('sal_distill', '.png'),
+        normals=('normals_distill', '.png'),
+        edge=(osp.join('pascal-context', 'trainval'), '.mat'),
+    )
+
+    #: ``<task>_decoder`` of each task (None: the loader's rule for the file's extension).
+    DECODERS: Dict[str, Optional[str]] = dict(
+        semseg=None,
+        human_parts='pascal_part',
+        sal='half_threshold',
+        normals=None,
+        edge='label_boundaries',
+    )
+
+    def __init__(
+        self,
+        data_root: str,
+        split: str = 'train',
+        tasks: Sequence[str] = ('semseg', 'human_parts', 'sal'),
+        pipeline: Sequence[Union[dict, Callable]] = (),
+        test_mode: bool = False,
+        metainfo: Optional[dict] = None,
+        indices: Optional[Union[int, Sequence[int]]] = None,
+        serialize_data: bool = True,
+        lazy_init: bool = False,
+        max_refetch: int = 1000,
+    ) -> None:
+        tasks = tuple(tasks)
+        provided = self.METAINFO['tasks']
+        if not tasks or any(t not in provided for t in tasks):
+            raise ValueError(
+                f'tasks={tasks!r}: {type(self).__name__} provides a non-empty '
+                f'subset of {provided!r}'
+            )
+        for task in tasks:
+            get_task_spec(task)  # unknown to mmkem: KeyError naming the known tasks
+        if not osp.isdir(data_root):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: data_root {data_root!r} (looked in '
+                f'{osp.abspath(data_root)}) does not exist. Expected the PASCAL-Context '
+                f'multi-task layout:\n{PASCAL_CONTEXT_LAYOUT}'
+            )
+        self.split = split
+        self.tasks = tasks
+        ann_file = (
+            osp.join('ImageSets', 'Context', f'{split}.txt') if split in ('train', 'val') else split
+        )
+        super().__init__(
+            ann_file=ann_file,
+            metainfo=metainfo,
+            data_root=data_root,
+            data_prefix=dict(img_path=''),
+            indices=indices,
+            serialize_data=serialize_data,
+            pipeline=list(pipeline),
+            test_mode=test_mode,
+            lazy_init=lazy_init,
+            max_refetch=max_refetch,
+        )
+
+    @property
+    def edge_source(self) -> str:
+        """``'labelmap'`` when ``pascal-context/trainval`` exists, else ``'semseg'``."""
+        folder = osp.join(self.data_root, self.FOLDERS['edge'][0])
+        return 'labelmap' if osp.isdir(folder) else 'semseg'
+
+    def _path(self, kind: str, sample_id: str, required: bool = True) -> Optional[str]:
+        """Path of the ``kind`` file of ``sample_id``; None when absent and not ``required``."""
+        if kind == 'edge' and self.edge_source == 'semseg':
+            kind = 'semseg'
+        folder, ext = self.FOLDERS[kind]
+        path = osp.join(self.data_root, folder, sample_id + ext)
+        if osp.isfile(path):
+            return path
+        if not required:
+            return None
+        raise FileNotFoundError(
+            f'{type(self).__name__}: id {sample_id!r} of {self.ann_file} has no {kind} file '
+            f'{path}. Expected layout:\n{PASCAL_CONTEXT_LAYOUT}'
+        )
+
+    def load_data_list(self) -> List[dict]:
+        """Read the split file and return one dict per id, sorted by id.
+
+        Returns:
+            list[dict]: ``img_path``, ``<task>_path`` (and ``<task>_decoder`` where the release
+            needs one) for each task, ``tasks``, ``seg_fields``, ``label_offset``,
+            ``num_classes`` and ``sample_id``.
+        """
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: split file {self.ann_file} (split={self.split!r}) does '
+                f'not exist. Expected layout:\n{PASCAL_CONTEXT_LAYOUT}'
+            )
+        with open(self.ann_file) as f:
+            ids = sorted({line.strip() for line in f if line.strip()})
+        if not ids:
+            raise ValueError(f'{type(self).__name__}: split file {self.ann_file} lists no ids')
+        data_list = []
+        for sample_id in ids:
+            info = dict(
+                sample_id=sample_id,
+                img_path=self._path('img', sample_id),
+                tasks=self.tasks,
+                seg_fields=[],
+                label_offset=0,
+                num_classes=len(self.metainfo['classes']),
+            )
+            for task in self.tasks:
+                info[f'{task}_path'] = self._path(task, sample_id, required=task != 'human_parts')
+                if self.DECODERS[task] is not None:
+                    info[f'{task}_decoder'] = self.DECODERS[task]
+            data_list.append(info)
+        return data_list

@@ -1,0 +1,486 @@
+"""PASCALContextMTDataset on tiny datasets in the exact PASCAL_MT release layout, with real
+Pascal-Part ``.mat`` files, and the PASCAL configs training and evaluating end to end."""
+
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+import scipy.io
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmseg.registry import DATASETS, TRANSFORMS
+from PIL import Image
+
+import mmkem  # noqa: F401
+from mmkem.datasets import PASCALContextMTDataset, decode_pascal_part
+from mmkem.datasets.pascal_context import label_boundaries
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ALL_TASKS = ('semseg', 'human_parts', 'sal', 'normals', 'edge')
+LOAD = [dict(type='LoadImageFromFile'), dict(type='LoadMultiTaskAnnotations')]
+
+# Written out independently of PASCAL_PART_GROUPS: ASTMT's 6-part grouping.
+EXPECTED_GROUP = {
+    **{n: 1 for n in ('hair', 'head', 'lear', 'rear', 'lebrow', 'rebrow', 'leye', 'reye')},
+    **{n: 1 for n in ('mouth', 'nose')},
+    'neck': 2,
+    'torso': 2,
+    'luarm': 3,
+    'ruarm': 3,
+    **{n: 4 for n in ('llarm', 'rlarm', 'lhand', 'rhand')},
+    'luleg': 5,
+    'ruleg': 5,
+    **{n: 6 for n in ('llleg', 'rlleg', 'lfoot', 'rfoot')},
+}
+
+
+def write_part_mat(path, imname, objects):
+    """A Pascal-Part annotation as the real files store it: struct ``anno`` with ``imname`` and a
+    1xN struct array ``objects`` (class, class_ind, mask, parts), ``parts`` a 1xM struct array
+    (part_name, mask) or an empty 0x0 double array."""
+    objs = np.zeros(
+        (1, len(objects)),
+        dtype=[('class', 'O'), ('class_ind', 'O'), ('mask', 'O'), ('parts', 'O')],
+    )
+    for i, (name, ind, mask, parts) in enumerate(objects):
+        objs[0, i]['class'] = name
+        objs[0, i]['class_ind'] = np.array([[float(ind)]])
+        objs[0, i]['mask'] = mask.astype(np.uint8)
+        if parts:
+            arr = np.zeros((1, len(parts)), dtype=[('part_name', 'O'), ('mask', 'O')])
+            for j, (part_name, part_mask) in enumerate(parts):
+                arr[0, j]['part_name'] = part_name
+                arr[0, j]['mask'] = part_mask.astype(np.uint8)
+            objs[0, i]['parts'] = arr
+        else:
+            objs[0, i]['parts'] = np.zeros((0, 0))
+    anno = np.zeros((1, 1), dtype=[('imname', 'O'), ('objects', 'O')])
+    anno[0, 0]['imname'] = imname
+    anno[0, 0]['objects'] = objs
+    scipy.io.savemat(path, {'anno': anno})
+
+
+def box(shape, y0, y1, x0, x1):
+    mask = np.zeros(shape, dtype=bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def make_pascal_mt(root, train_ids, val_ids, size=(40, 48), seed=0, labelmap=True):
+    """A tiny dataset in the release layout. Ids ending in 'p' have a person with parts, ending in
+    'n' a .mat without person, others no .mat at all."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    for folder in ('ImageSets/Context', 'JPEGImages', 'semseg/pascal-context', 'human_parts',
+                   'sal_distill', 'normals_distill'):  # fmt: skip
+        os.makedirs(osp.join(root, folder), exist_ok=True)
+    if labelmap:
+        os.makedirs(osp.join(root, 'pascal-context', 'trainval'), exist_ok=True)
+    for split, ids in (('train', train_ids), ('val', val_ids)):
+        with open(osp.join(root, 'ImageSets', 'Context', f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(ids) + '\n')
+    for sample_id in list(train_ids) + list(val_ids):
+        cv2.imwrite(
+            osp.join(root, 'JPEGImages', f'{sample_id}.jpg'),
+            rng.integers(0, 255, (h, w, 3), dtype=np.uint8),
+        )
+        semseg = np.zeros((h, w), np.uint8)
+        semseg[: h // 2, : w // 2] = 15
+        semseg[h // 2 :, w // 2 :] = rng.integers(1, 21)
+        semseg[0, 0] = 255
+        Image.fromarray(semseg).save(osp.join(root, 'semseg', 'pascal-context', f'{sample_id}.png'))
+        Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8)).save(
+            osp.join(root, 'sal_distill', f'{sample_id}.png')
+        )
+        normals = rng.normal(size=(h, w, 3))
+        normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
+        Image.fromarray(np.round((normals + 1) * 127.5).astype(np.uint8)).save(
+            osp.join(root, 'normals_distill', f'{sample_id}.png')
+        )
+        if labelmap:
+            scipy.io.savemat(
+                osp.join(root, 'pascal-context', 'trainval', f'{sample_id}.mat'),
+                {'LabelMap': (semseg.astype(np.uint16) * 3 + 1)},
+            )
+        person = box((h, w), 0, h // 2, 0, w // 2)
+        if sample_id.endswith('p'):
+            parts = [
+                ('head', box((h, w), 0, 4, 0, 8)),
+                ('torso', box((h, w), 4, 12, 0, 8)),
+                ('luarm', box((h, w), 4, 8, 8, 10)),
+                ('rlarm', box((h, w), 8, 12, 8, 10)),
+                ('luleg', box((h, w), 12, 16, 0, 4)),
+                ('rfoot', box((h, w), 16, 20, 0, 4)),
+            ]
+            write_part_mat(
+                osp.join(root, 'human_parts', f'{sample_id}.mat'),
+                sample_id,
+                [('person', 15, person, parts), ('dog', 12, ~person, [])],
+            )
+        elif sample_id.endswith('n'):
+            write_part_mat(
+                osp.join(root, 'human_parts', f'{sample_id}.mat'),
+                sample_id,
+                [('dog', 12, person, [('head', box((h, w), 0, 4, 0, 4))])],
+            )
+
+
+@pytest.fixture(autouse=True)
+def mmseg_scope():
+    init_default_scope('mmseg')
+
+
+@pytest.fixture(scope='module')
+def pascal_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('PASCAL_MT'))
+    make_pascal_mt(
+        root, ['2008_000002p', '2008_000003n', '2008_000004'], ['2008_000010p', '2008_000011']
+    )
+    return root
+
+
+def build(root, split='train', tasks=ALL_TASKS, pipeline=LOAD, **kwargs):
+    return DATASETS.build(
+        dict(
+            type='PASCALContextMTDataset',
+            data_root=root,
+            split=split,
+            tasks=tasks,
+            pipeline=pipeline,
+            **kwargs,
+        )
+    )
+
+
+def test_name_is_not_mmseg_pascal_context():
+    assert DATASETS.get('PascalContextDataset') is not PASCALContextMTDataset
+    assert DATASETS.get('PASCALContextMTDataset') is PASCALContextMTDataset
+
+
+def test_written_mat_has_the_release_structure(tmp_path):
+    """The raw indexing of ASTMT's loader (``anno[0][0][1][0]``) works on the written files."""
+    path = str(tmp_path / 'a.mat')
+    mask = box((4, 5), 0, 2, 0, 2)
+    write_part_mat(path, 'a', [('person', 15, mask, [('lhand', mask)])])
+    objects = scipy.io.loadmat(path)['anno'][0][0][1][0]
+    assert objects[0][1][0][0] == 15
+    assert str(objects[0][3][0][0][0][0]) == 'lhand'
+    assert objects[0][3][0][0][1].astype(bool).sum() == 4
+
+
+def test_grouping_of_all_24_part_names(tmp_path):
+    shape = (5, 24)
+    names = sorted(EXPECTED_GROUP)
+    assert len(names) == 24
+    parts = [(name, box(shape, 0, 2, i, i + 1)) for i, name in enumerate(names)]
+    person = box(shape, 0, 3, 0, 24)
+    # A second person without parts and a dog with a "head" part must not add labels.
+    path = str(tmp_path / 'x.mat')
+    write_part_mat(
+        path,
+        'x',
+        [
+            ('person', 15, person, parts),
+            ('person', 15, box(shape, 3, 4, 0, 24), []),
+            ('dog', 12, box(shape, 4, 5, 0, 24), [('head', box(shape, 4, 5, 0, 24))]),
+        ],
+    )
+    label = decode_pascal_part(path, shape)
+    expected = np.zeros(shape, np.uint8)
+    for i, name in enumerate(names):
+        expected[0:2, i] = EXPECTED_GROUP[name]
+    assert label.dtype == np.uint8
+    np.testing.assert_array_equal(label, expected)
+
+
+def test_overlapping_parts_later_wins_and_two_people(tmp_path):
+    shape = (4, 4)
+    path = str(tmp_path / 'y.mat')
+    write_part_mat(
+        path,
+        'y',
+        [
+            ('person', 15, box(shape, 0, 2, 0, 4), [('torso', box(shape, 0, 2, 0, 4)),
+                                                    ('neck', box(shape, 0, 1, 0, 1)),
+                                                    ('lhand', box(shape, 1, 2, 3, 4))]),
+            ('person', 15, box(shape, 2, 4, 0, 4), [('rfoot', box(shape, 3, 4, 2, 4))]),
+        ],
+    )  # fmt: skip
+    expected = np.array([[2, 2, 2, 2], [2, 2, 2, 4], [0, 0, 0, 0], [0, 0, 6, 6]], np.uint8)
+    np.testing.assert_array_equal(decode_pascal_part(path, shape), expected)
+
+
+def test_no_person_is_ignored_not_background(tmp_path):
+    shape = (3, 4)
+    path = str(tmp_path / 'n.mat')
+    write_part_mat(
+        path, 'n', [('dog', 12, box(shape, 0, 3, 0, 4), [('head', box(shape, 0, 1, 0, 1))])]
+    )
+    np.testing.assert_array_equal(decode_pascal_part(path, shape), np.full(shape, 255, np.uint8))
+    # Persons without part annotations: no parts label either (ASTMT's loader).
+    write_part_mat(path, 'n', [('person', 15, box(shape, 0, 3, 0, 4), [])])
+    assert (decode_pascal_part(path, shape) == 255).all()
+    write_part_mat(path, 'n', [])
+    assert (decode_pascal_part(path, shape) == 255).all()
+
+
+def test_part_errors(tmp_path):
+    shape = (3, 4)
+    path = str(tmp_path / 'e.mat')
+    write_part_mat(
+        path, 'e', [('person', 15, box(shape, 0, 3, 0, 4), [('tail', box(shape, 0, 1, 0, 1))])]
+    )
+    with pytest.raises(ValueError, match="unknown person part 'tail'"):
+        decode_pascal_part(path, shape)
+    with pytest.raises(ValueError, match='has size'):
+        write_part_mat(
+            path, 'e', [('person', 15, box(shape, 0, 3, 0, 4), [('head', box((2, 2), 0, 1, 0, 1))])]
+        )
+        decode_pascal_part(path, shape)
+    scipy.io.savemat(path, {'LabelMap': np.zeros(shape)})
+    with pytest.raises(ValueError, match='"anno"'):
+        decode_pascal_part(path, shape)
+
+
+def test_data_list(pascal_root):
+    dataset = build(pascal_root)
+    assert len(dataset) == 3
+    infos = [dataset.get_data_info(i) for i in range(3)]
+    assert [i['sample_id'] for i in infos] == ['2008_000002p', '2008_000003n', '2008_000004']
+    first = infos[0]
+    assert first['img_path'] == osp.join(pascal_root, 'JPEGImages', '2008_000002p.jpg')
+    assert first['semseg_path'] == osp.join(
+        pascal_root, 'semseg', 'pascal-context', '2008_000002p.png'
+    )
+    assert first['human_parts_path'] == osp.join(pascal_root, 'human_parts', '2008_000002p.mat')
+    assert first['sal_path'].endswith(osp.join('sal_distill', '2008_000002p.png'))
+    assert first['normals_path'].endswith(osp.join('normals_distill', '2008_000002p.png'))
+    assert first['edge_path'].endswith(osp.join('pascal-context', 'trainval', '2008_000002p.mat'))
+    assert first['human_parts_decoder'] == 'pascal_part'
+    assert first['label_offset'] == 0 and first['num_classes'] == 21
+    assert infos[2]['human_parts_path'] is None  # no .mat: no people
+    assert dataset.metainfo['classes'][15] == 'person'
+    assert len(dataset.metainfo['human_parts_classes']) == 7
+    assert len(build(pascal_root, split='val', tasks=['sal'])) == 2
+
+
+def test_loaded_values(pascal_root):
+    dataset = build(pascal_root)
+    h, w = 40, 48
+    results = [dataset[i] for i in range(3)]
+    for r in results:
+        assert r['seg_fields'] == [
+            'gt_sem_seg',
+            'gt_human_parts',
+            'gt_sal',
+            'gt_normals',
+            'gt_edge',
+        ]
+    r = results[0]
+    semseg = np.array(Image.open(r['semseg_path']))
+    np.testing.assert_array_equal(r['gt_sem_seg'], semseg)  # 0..20 and 255 unchanged
+    parts = np.zeros((h, w), np.uint8)
+    parts[0:4, 0:8] = 1
+    parts[4:12, 0:8] = 2
+    parts[4:8, 8:10] = 3
+    parts[8:12, 8:10] = 4
+    parts[12:16, 0:4] = 5
+    parts[16:20, 0:4] = 6
+    np.testing.assert_array_equal(r['gt_human_parts'], parts)
+    assert (results[1]['gt_human_parts'] == 255).all()  # .mat without person
+    assert (results[2]['gt_human_parts'] == 255).all()  # no .mat
+    assert results[2]['gt_human_parts'].shape == (h, w)
+    sal = np.array(Image.open(r['sal_path']))
+    np.testing.assert_array_equal(r['gt_sal'], (sal > 127.5).astype(np.uint8))
+    # Edges: boundaries of the LabelMap, written as 3 * semseg + 1, so those of semseg.
+    edge = np.zeros((h, w), np.uint8)
+    edge[:, :-1] |= semseg[:, :-1] != semseg[:, 1:]
+    edge[:-1, :] |= semseg[:-1, :] != semseg[1:, :]
+    np.testing.assert_array_equal(r['gt_edge'], edge)
+
+
+def test_saliency_threshold_and_normals_decoding(tmp_path):
+    root = str(tmp_path / 'P')
+    make_pascal_mt(root, ['a'], ['b'], size=(2, 3))
+    Image.fromarray(np.array([[0, 127, 128], [255, 1, 200]], np.uint8)).save(
+        osp.join(root, 'sal_distill', 'a.png')
+    )
+    Image.fromarray(np.array([[0, 1, 1], [1, 0, 0]], np.uint8)).save(
+        osp.join(root, 'sal_distill', 'b.png')
+    )
+    rgb = np.array(
+        [
+            [[255, 128, 128], [128, 255, 128], [128, 128, 0]],
+            [[218, 218, 128], [0, 0, 0], [128, 128, 128]],
+        ],
+        np.uint8,
+    )
+    Image.fromarray(rgb).save(osp.join(root, 'normals_distill', 'a.png'))
+    r = build(root, tasks=['sal', 'normals'])[0]
+    np.testing.assert_array_equal(r['gt_sal'], [[0, 0, 1], [1, 0, 1]])
+    # A map whose largest value is 1 (of 255) has no salient pixel: v / 255 > 0.5.
+    assert (build(root, split='val', tasks=['sal'])[0]['gt_sal'] == 0).all()
+    n = 2.0 * rgb.astype(np.float64) / 255.0 - 1.0
+    expected = n / np.linalg.norm(n, axis=-1, keepdims=True)
+    expected[1, 1] = 0  # black: invalid
+    expected[1, 2] = 0  # mid grey: invalid
+    np.testing.assert_allclose(r['gt_normals'], expected, atol=1e-6)
+    np.testing.assert_allclose(r['gt_normals'][0, 0], [1, 0.0039, 0.0039], atol=2e-3)
+
+
+def test_edges_from_semseg_without_labelmap(tmp_path):
+    root = str(tmp_path / 'P')
+    make_pascal_mt(root, ['a'], ['b'], size=(3, 3), labelmap=False)
+    Image.fromarray(np.array([[1, 1, 2], [1, 1, 2], [3, 3, 3]], np.uint8)).save(
+        osp.join(root, 'semseg', 'pascal-context', 'a.png')
+    )
+    dataset = build(root, tasks=['edge'])
+    assert dataset.edge_source == 'semseg'
+    assert dataset.get_data_info(0)['edge_path'].endswith(osp.join('pascal-context', 'a.png'))
+    expected = np.array([[0, 1, 0], [1, 1, 1], [0, 0, 0]], np.uint8)
+    np.testing.assert_array_equal(dataset[0]['gt_edge'], expected)
+    np.testing.assert_array_equal(label_boundaries([[1, 1, 2], [1, 1, 2], [3, 3, 3]]), expected)
+
+
+def test_packed_batch_through_preprocessor(pascal_root):
+    pipeline = LOAD + [dict(type='PackMultiTaskInputs')]
+    sample = build(pascal_root, pipeline=pipeline)[2]
+    ds = sample['data_samples']
+    assert ds.gt_human_parts.data.shape == (1, 40, 48)
+    assert (ds.gt_human_parts.data == 255).all()
+    assert ds.gt_normals.data.shape == (3, 40, 48)
+
+
+def test_missing_root_split_and_files(pascal_root, tmp_path):
+    with pytest.raises(FileNotFoundError, match='(?s)data_root .*nowhere.*ImageSets/Context/'):
+        build(str(tmp_path / 'nowhere'))
+    with pytest.raises(FileNotFoundError, match='split file .*test.txt'):
+        build(pascal_root, split='ImageSets/Context/test.txt')
+    root = str(tmp_path / 'P')
+    make_pascal_mt(root, ['a', 'b'], ['c'], size=(4, 4))
+    os.remove(osp.join(root, 'sal_distill', 'b.png'))
+    build(root, tasks=['semseg'])  # sal not requested: fine
+    with pytest.raises(FileNotFoundError, match=r"id 'b' .*sal_distill/b\.png"):
+        build(root, tasks=['semseg', 'sal'])
+    os.remove(osp.join(root, 'JPEGImages', 'c.jpg'))
+    with pytest.raises(FileNotFoundError, match=r'JPEGImages/c\.jpg'):
+        build(root, split='val', tasks=['semseg'])
+
+
+def test_bad_tasks_and_labels(pascal_root, tmp_path):
+    with pytest.raises(ValueError, match='provides a non-empty subset'):
+        build(pascal_root, tasks=['depth'])
+    with pytest.raises(ValueError, match='provides a non-empty subset'):
+        build(pascal_root, tasks=[])
+    root = str(tmp_path / 'P')
+    make_pascal_mt(root, ['a'], ['b'], size=(4, 4))
+    Image.fromarray(np.full((4, 4), 21, np.uint8)).save(
+        osp.join(root, 'semseg', 'pascal-context', 'a.png')
+    )
+    with pytest.raises(ValueError, match=r'a\.png: label ids \[21\]'):
+        build(root, tasks=['semseg'])[0]
+    with open(osp.join(root, 'human_parts', 'a.mat'), 'wb') as f:
+        f.write(b'not a mat file')
+    with pytest.raises(ValueError, match=r'a\.mat: cannot read'):
+        build(root, tasks=['human_parts'])[0]
+
+
+def test_loader_fills_ignore_for_none_path_and_rejects_unknown_decoder():
+    load = TRANSFORMS.build(dict(type='LoadMultiTaskAnnotations'))
+    r = load(dict(tasks=['human_parts'], ori_shape=(2, 3), human_parts_path=None))
+    np.testing.assert_array_equal(r['gt_human_parts'], np.full((2, 3), 255, np.uint8))
+    with pytest.raises(ValueError, match='normals_path is None'):
+        load(dict(tasks=['normals'], ori_shape=(2, 3), normals_path=None))
+    with pytest.raises(KeyError, match='not a registered annotation decoder'):
+        load(dict(tasks=['sal'], ori_shape=(2, 3), sal_path='x.png', sal_decoder='nope'))
+
+
+WEIGHTS = dict(semseg=1.0, human_parts=2.0, sal=30.0, normals=10.0, edge=50.0)
+REFERENCES = dict(semseg=71.17, human_parts=63.90, sal=66.71)
+
+
+def set_tasks(cfg, tasks):
+    """The PASCAL config for another subset of the five tasks."""
+    cfg.model.tasks = list(tasks)
+    cfg.model.heads = {
+        t: dict(type='DenseTaskHead', **(dict(out_channels=21) if t == 'semseg' else {}))
+        for t in tasks
+    }
+    cfg.model.loss_weighting.weights = {t: WEIGHTS[t] for t in tasks}
+    cfg.model.neck.num_tasks = len(tasks)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.tasks = list(tasks)
+    cfg.val_evaluator = dict(
+        type='MultiTaskMetric',
+        tasks=list(tasks),
+        num_classes=dict(semseg=21) if 'semseg' in tasks else None,
+        main_metrics=dict(sal='mIoU') if 'sal' in tasks else None,
+        references={t: v for t, v in REFERENCES.items() if t in tasks} or None,
+    )
+    cfg.test_evaluator = cfg.val_evaluator
+
+
+@pytest.mark.parametrize('tasks', [None, ALL_TASKS, ('human_parts', 'normals')])
+def test_kem_swin_pascal_trains_and_evaluates(tmp_path, tasks):
+    data_root = str(tmp_path / 'PASCAL_MT')
+    make_pascal_mt(data_root, ['t1p', 't2', 't3n', 't4p'], ['v1p', 'v2'], size=(32, 48), seed=2)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'kem_swin_pascal.py'))
+    if tasks is not None:
+        set_tasks(cfg, tasks)
+    tasks = list(cfg.model.tasks)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.model.backbone.init_cfg = None  # no Swin weights offline: the same architecture, random
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = data_root
+        cfg[loader].num_workers = 0
+        cfg[loader].persistent_workers = False
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    pipeline[2].scale = (48, 48)  # small images on CPU; the same transforms as the paper's
+    pipeline[3].crop_size = (32, 32)
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_cfg.max_iters = 2
+    cfg.train_cfg.val_interval = 2
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.default_hooks.logger.interval = 1
+    paper_setting = tasks == ['semseg', 'human_parts', 'sal']
+    if not paper_setting:  # one best checkpoint (Swin-T, 110 MB) per test file is enough
+        cfg.default_hooks.checkpoint.save_best = None
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    metrics = runner.val()
+    main = dict(semseg='mIoU', human_parts='mIoU', sal='mIoU', normals='mean', edge='odsF_approx')
+    assert {f'{t}/{main[t]}' for t in tasks} <= set(metrics)
+    if 'sal' in tasks:
+        assert 'sal/maxF' in metrics and 'delta_m' in metrics
+    if paper_setting:
+        assert any(f.startswith('best_delta_m') for f in os.listdir(cfg.work_dir))
+    assert all(np.isfinite(float(v)) for v in metrics.values())
+    assert osp.isfile(osp.join(cfg.work_dir, 'iter_2.pth'))
+    assert not any(p.requires_grad for p in runner.model.backbone.parameters())
+    if 'semseg' in tasks:
+        out = runner.model._forward(torch.zeros(1, 3, 32, 32))
+        assert out['semseg'].shape[1] == 21
+
+
+def test_batch_without_people_gives_finite_parts_loss(tmp_path):
+    """All-255 human parts (no person in the batch) contribute a zero, finite loss."""
+    from mmengine.dataset import pseudo_collate
+    from mmseg.registry import MODELS
+
+    data_root = str(tmp_path / 'PASCAL_MT')
+    make_pascal_mt(data_root, ['a', 'bn'], ['c'], size=(32, 32))
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'kem_swin_pascal.py'))
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    dataset = build(
+        data_root, tasks=cfg.model.tasks, pipeline=LOAD + [dict(type='PackMultiTaskInputs')]
+    )
+    data = model.data_preprocessor(pseudo_collate([dataset[0], dataset[1]]), True)
+    losses = model.loss(**data)
+    assert float(losses['human_parts.loss_ce'].detach()) == 0.0
+    assert all(torch.isfinite(v).all() for k, v in losses.items() if 'loss' in k)
+    assert float(losses['semseg.loss_ce'].detach()) > 0
