@@ -1,6 +1,12 @@
 from . import transforms
 from .demo_nyud import make_demo_nyud
 from .nyud import NYUD40_CLASSES, NYUDv2Dataset
+from .nyuv2_libmtl import (
+    NYUV2_13_CLASSES,
+    LibMTLNYUv2Dataset,
+    LoadImageFromNpy,
+    LoadLibMTLAnnotations,
+)
 from .pascal_context import (
     HUMAN_PARTS_CLASSES,
     PASCAL_CONTEXT_CLASSES,
@@ -10,8 +16,12 @@ from .pascal_context import (
 
 __all__ = [
     'HUMAN_PARTS_CLASSES',
+    'LibMTLNYUv2Dataset',
+    'LoadImageFromNpy',
+    'LoadLibMTLAnnotations',
     'NYUD40_CLASSES',
     'NYUDv2Dataset',
+    'NYUV2_13_CLASSES',
     'PASCAL_CONTEXT_CLASSES',
     'PASCALContextMTDataset',
     'decode_pascal_part',

@@ -1,3 +1,21 @@
-from . import backbones, data_preprocessors, heads, losses, necks, segmentors, utils
+from . import (
+    backbones,
+    data_preprocessors,
+    heads,
+    losses,
+    necks,
+    regularizers,
+    segmentors,
+    utils,
+)
 
-__all__ = ['backbones', 'data_preprocessors', 'heads', 'losses', 'necks', 'segmentors', 'utils']
+__all__ = [
+    'backbones',
+    'data_preprocessors',
+    'heads',
+    'losses',
+    'necks',
+    'regularizers',
+    'segmentors',
+    'utils',
+]

@@ -68,6 +68,23 @@ def test_nyud_values_by_hand_and_delta_m():
     assert list(out)[:2] == ['semseg/mIoU', 'semseg/mAcc']  # the main metric comes first
 
 
+def test_delta_p_next_to_delta_m_by_hand():
+    refs = {'semseg/mIoU': 50.0, 'semseg/aAcc': 80.0, 'depth/rmse': 1.0}
+    out = _run(
+        _build(references=dict(semseg=50.0, depth=1.0), delta_p_references=refs), [_nyud_samples()]
+    )
+    miou = (4 / 5 + 2 / 4 + 3 / 4) / 3 * 100
+    aacc = (4 + 5) / (5 + 6) * 100
+    rmse = math.sqrt((1.25 + 4) / (3 + 6))
+    # within semseg first (two metrics), then across the two tasks
+    semseg = ((miou - 50) / 50 + (aacc - 80) / 80) / 2
+    depth = -(rmse - 1.0) / 1.0
+    assert out['delta_p'] == pytest.approx((semseg + depth) / 2 * 100)
+    assert out['delta_m'] == pytest.approx(((miou - 50) / 50 + depth) / 2 * 100)
+    with pytest.raises(ValueError, match='delta_p_references key'):
+        _build(delta_p_references={'depth/mIoU': 1.0})
+
+
 def test_per_image_depth_rmse():
     out = _run(_build(depth_rmse='per_image'), [_nyud_samples()])
     assert out['depth/rmse'] == pytest.approx((math.sqrt(1.25 / 3) + math.sqrt(4 / 6)) / 2)

@@ -1,5 +1,13 @@
 from . import functional
+from .delta_p import delta_p, delta_p_per_task
 from .functional import delta_m, relative_gain
 from .multi_task_metric import MultiTaskMetric
 
-__all__ = ['functional', 'delta_m', 'relative_gain', 'MultiTaskMetric']
+__all__ = [
+    'MultiTaskMetric',
+    'delta_m',
+    'delta_p',
+    'delta_p_per_task',
+    'functional',
+    'relative_gain',
+]

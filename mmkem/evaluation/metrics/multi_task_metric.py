@@ -12,6 +12,7 @@ from prettytable import PrettyTable
 
 from ...structures.tasks import TaskSpec, get_task_spec
 from . import functional as F
+from .delta_p import delta_p
 
 __all__ = ['MultiTaskMetric', 'METRIC_NAMES', 'LOWER_IS_BETTER_NAMES']
 
@@ -86,6 +87,10 @@ class MultiTaskMetric(BaseMetric):
         references (dict, optional): Task -> single-task reference value of its main metric, in the
             units of the keys above, e.g. ``dict(semseg=47.96, depth=0.4972)``. Defaults to None
             (no Δm).
+        delta_p_references (dict, optional): Full metric key -> single-task reference, e.g.
+            ``{'semseg/mIoU': 53.5, 'semseg/aAcc': 75.4, 'depth/rmse': 0.52}``; adds ``delta_p``,
+            Rep-MTL's / LibMTL's Δp (every metric of a task first, then the mean over tasks; see
+            :func:`mmkem.evaluation.metrics.delta_p`). Defaults to None (no Δp).
         main_metrics (dict, optional): Task -> metric name overriding ``spec.metric`` as the task's
             main metric (used for Δm and shown first), e.g. ``dict(sal='mIoU')`` for the paper's
             PASCAL numbers. Defaults to None.
@@ -113,6 +118,7 @@ class MultiTaskMetric(BaseMetric):
         self,
         tasks: Sequence[str],
         references: Optional[Dict[str, float]] = None,
+        delta_p_references: Optional[Dict[str, float]] = None,
         main_metrics: Optional[Dict[str, str]] = None,
         depth_rmse: str = 'pooled',
         num_classes: Optional[Dict[str, int]] = None,
@@ -180,6 +186,14 @@ class MultiTaskMetric(BaseMetric):
                     f'it produces: {self.metric_names(task)}'
                 )
         self.references = dict(references or {})
+        self.delta_p_references = dict(delta_p_references or {})
+        for key in self.delta_p_references:
+            task, _, name = key.partition('/')
+            if task not in self.specs or name not in self.metric_names(task):
+                raise ValueError(
+                    f'delta_p_references key {key!r} is not a metric this evaluator produces '
+                    "('<task>/<metric>' with a task of tasks)"
+                )
         for task, ref in self.references.items():
             if task not in self.specs:
                 raise ValueError(f'references names task {task!r}, not in tasks={self.tasks}')
@@ -283,6 +297,8 @@ class MultiTaskMetric(BaseMetric):
                 self.references,
                 {t: self.specs[t].lower_is_better for t in self.references},
             )
+        if self.delta_p_references:
+            metrics['delta_p'] = delta_p(metrics, self.delta_p_references)
         print_log('\n' + self.format_table(metrics), logger='current')
         return dict(metrics)
 
@@ -304,7 +320,7 @@ class MultiTaskMetric(BaseMetric):
         table.field_names = ['metric', 'value', 'better', 'single-task ref.', 'gain (%)']
         table.align['metric'] = 'l'
         for key, value in metrics.items():
-            if key == 'delta_m':
+            if key in ('delta_m', 'delta_p'):
                 continue
             task, name = key.split('/', 1)
             spec = self.specs[task]
@@ -319,4 +335,6 @@ class MultiTaskMetric(BaseMetric):
             table.add_row([key, f'{value:.4f}', better, ref, gain])
         if 'delta_m' in metrics:
             table.add_row(['delta_m (%)', f'{metrics["delta_m"]:+.2f}', 'higher', '', ''])
+        if 'delta_p' in metrics:
+            table.add_row(['delta_p (%)', f'{metrics["delta_p"]:+.2f}', 'higher', '', ''])
         return table.get_string()

@@ -1,7 +1,7 @@
 """Multi-task segmentor: shared backbone, per-task branches, optional task interaction."""
 
 import copy
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -47,7 +47,10 @@ class MultiTaskSegmentor(BaseSegmentor):
     the unweighted per-task losses (the sum of each task's terms, still attached to the graph) and
     ``shared`` the shared representation Z (B, C, h, w) that feeds all task branches. It returns a
     dict of tensors; keys containing ``loss`` are added to the total by mmengine, the others are
-    only logged. They appear in the loss dict prefixed with ``regularizer.``.
+    only logged. They appear in the loss dict prefixed with ``regularizer.``. Which feature plays Z
+    for the regulariser is ``regularizer_input``: ``'adapter'`` (default, the map every task branch
+    starts from) or an int, the index of a backbone level (only with a trainable backbone, since the
+    saliencies of a frozen backbone's output reach no trainable parameter upstream).
 
     Args:
         tasks (Sequence[str]): Task names, e.g. ``('semseg', 'depth')``; each must be registered in
@@ -76,6 +79,8 @@ class MultiTaskSegmentor(BaseSegmentor):
             out and must otherwise equal ``tasks``. Defaults to None, i.e.
             ``dict(type='FixedLossWeighting')`` (all weights 1, the paper's NYUD-v2 setting).
         regularizer (dict, optional): See above. Defaults to None.
+        regularizer_input (str | int): The Z handed to the regulariser: ``'adapter'`` or a
+            backbone level index. Defaults to ``'adapter'``.
         data_preprocessor (dict, optional): Data preprocessor config, normally
             ``dict(type='MultiTaskDataPreProcessor', ...)``. Defaults to None.
         train_cfg (dict, optional): Kept for mmseg compatibility; unused. Defaults to None.
@@ -97,6 +102,7 @@ class MultiTaskSegmentor(BaseSegmentor):
         heads: OptConfigType = None,
         loss_weighting: OptConfigType = None,
         regularizer: OptConfigType = None,
+        regularizer_input: Union[str, int] = 'adapter',
         data_preprocessor: OptConfigType = None,
         train_cfg: OptConfigType = None,
         test_cfg: OptConfigType = None,
@@ -140,6 +146,17 @@ class MultiTaskSegmentor(BaseSegmentor):
         self._check_same_tasks('loss_weighting.tasks', weighting_cfg['tasks'])
         self.loss_weighting = MODELS.build(weighting_cfg)
         self.regularizer = MODELS.build(regularizer) if regularizer is not None else None
+        if regularizer_input != 'adapter' and not isinstance(regularizer_input, int):
+            raise ValueError(
+                f"regularizer_input must be 'adapter' or a backbone level index, got "
+                f'{regularizer_input!r}'
+            )
+        if isinstance(regularizer_input, int) and freeze_backbone:
+            raise ValueError(
+                f'regularizer_input={regularizer_input} (a backbone level) needs '
+                'freeze_backbone=False: a frozen backbone takes no gradient'
+            )
+        self.regularizer_input = regularizer_input
 
         self.train_cfg = train_cfg
         self.test_cfg = dict(test_cfg) if test_cfg is not None else {}
@@ -200,9 +217,13 @@ class MultiTaskSegmentor(BaseSegmentor):
         Returns:
             Tensor: Z, (B, C, h, w).
         """
+        return self.feature_adapter(self._backbone_feats(inputs))
+
+    def _backbone_feats(self, inputs: Tensor) -> Sequence[Tensor]:
+        """The backbone's levels (no graph through a frozen backbone)."""
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_backbone):
             feats = self.backbone(inputs)
-        return self.feature_adapter(feats)
+        return feats if isinstance(feats, (list, tuple)) else (feats,)
 
     def forward_tasks(self, shared: Tensor) -> Dict[str, Tensor]:
         """Task encoders, interaction neck, task decoders and heads.
@@ -270,7 +291,8 @@ class MultiTaskSegmentor(BaseSegmentor):
             any other entries of the weighting, and ``'regularizer.*'`` entries.
         """
         self._check_sample_tasks(data_samples)
-        shared = self.extract_feat(inputs)
+        feats = self._backbone_feats(inputs)
+        shared = self.feature_adapter(feats)
         outputs = self.forward_tasks(shared)
         task_losses = {
             task: self.heads[task].loss_by_feat(outputs[task], data_samples) for task in self.tasks
@@ -278,7 +300,8 @@ class MultiTaskSegmentor(BaseSegmentor):
         losses = self.loss_weighting(task_losses)
         if self.regularizer is not None:
             totals = {task: sum(terms.values()) for task, terms in task_losses.items()}
-            losses.update(add_prefix(self.regularizer(totals, shared), 'regularizer'))
+            z = shared if self.regularizer_input == 'adapter' else feats[self.regularizer_input]
+            losses.update(add_prefix(self.regularizer(totals, z), 'regularizer'))
         return losses
 
     def _check_sample_tasks(self, data_samples: SampleList) -> None:

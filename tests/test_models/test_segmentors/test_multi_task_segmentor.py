@@ -279,6 +279,37 @@ def test_regularizer_hook():
     assert model.feature_adapter.proj.weight.grad.abs().sum() > 0
 
 
+def test_regularizer_input_selects_a_backbone_level():
+    model = _build(
+        freeze_backbone=False,
+        regularizer=dict(type='ToyTestRegularizer', lam=0.5),
+        regularizer_input=3,
+    )
+    model.train()
+    inputs, samples = _batch()
+    losses = model.loss(inputs, samples)
+    _, z = model.regularizer.calls[-1]
+    with torch.no_grad():
+        expected = model.backbone(inputs)[3]
+    assert z.shape == expected.shape and torch.allclose(z, expected, atol=1e-5)
+    model.zero_grad()
+    losses['regularizer.loss_toy'].backward()
+    assert model.backbone.layer4[0].conv1.weight.grad.abs().sum() > 0
+    assert model.feature_adapter.proj.weight.grad is None  # Z lies upstream of the adapter
+
+
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        (dict(regularizer_input='backbone'), "'adapter' or a backbone level"),
+        (dict(regularizer_input=2), 'needs freeze_backbone=False'),
+    ],
+)
+def test_regularizer_input_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _build(regularizer=dict(type='ToyTestRegularizer', lam=0.5), **kwargs)
+
+
 @MODELS.register_module(name='ToyTestReverseNeck', force=True)
 class ToyTestReverseNeck(BaseModule):
     """Returns the task maps in reverse order (an interaction that is easy to see)."""

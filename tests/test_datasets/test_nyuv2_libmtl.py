@@ -1,0 +1,154 @@
+"""LibMTLNYUv2Dataset and its loaders on a tiny folder in the MTAN / LibMTL layout, Δp, and a
+2-iteration training of the Rep-MTL LibMTL config on it."""
+
+import math
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmseg.registry import DATASETS
+
+import mmkem  # noqa: F401
+import mmkem.datasets.nyuv2_libmtl  # noqa: F401  (registers the modules before the lead's import)
+import mmkem.models.regularizers  # noqa: F401
+from mmkem.evaluation.metrics.delta_p import delta_p, delta_p_per_task
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+H, W = 24, 32
+
+
+def make_libmtl_nyuv2(root, num_train=3, num_val=2, seed=0):
+    """Write ``{train,val}/{image,label,depth,normal}/<i>.npy`` as MTAN stores them; returns the
+    arrays by split and index."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split, count in (('train', num_train), ('val', num_val)):
+        for folder in ('image', 'label', 'depth', 'normal'):
+            os.makedirs(osp.join(root, split, folder), exist_ok=True)
+        for i in range(count):
+            image = rng.random((H, W, 3)).astype(np.float32)  # RGB in [0, 1]
+            label = rng.integers(-1, 13, size=(H, W)).astype(np.float32)  # -1 = ignore
+            depth = rng.uniform(0.5, 5.0, size=(H, W, 1)).astype(np.float32)
+            depth[0, :3] = 0  # invalid
+            normal = rng.normal(size=(H, W, 3)).astype(np.float32)
+            normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
+            sample = dict(image=image, label=label, depth=depth, normal=normal)
+            for folder, value in sample.items():
+                np.save(osp.join(root, split, folder, f'{i}.npy'), value)
+            arrays[(split, i)] = sample
+    return arrays
+
+
+def build(**kwargs):
+    init_default_scope('mmseg')
+    return DATASETS.build(dict(type='LibMTLNYUv2Dataset', **kwargs))
+
+
+def test_data_list_is_sorted_numerically(tmp_path):
+    root = str(tmp_path / 'nyuv2')
+    make_libmtl_nyuv2(root, num_train=12, num_val=1)
+    dataset = build(data_root=root, split='train')
+    assert [d['sample_id'] for d in dataset] == [str(i) for i in range(12)]
+    item = dataset.get_data_info(10)
+    assert item['img_path'] == osp.join(root, 'train', 'image', '10.npy')
+    assert item['semseg_path'] == osp.join(root, 'train', 'label', '10.npy')
+    assert item['normals_path'] == osp.join(root, 'train', 'normal', '10.npy')
+    assert item['num_classes'] == 13 and len(dataset.metainfo['classes']) == 13
+
+
+def test_pipeline_decodes_the_release(tmp_path):
+    root = str(tmp_path / 'nyuv2')
+    arrays = make_libmtl_nyuv2(root)
+    pipeline = [dict(type='LoadImageFromNpy'), dict(type='LoadLibMTLAnnotations')]
+    results = build(data_root=root, split='val', pipeline=pipeline)[1]
+    ref = arrays[('val', 1)]
+    # BGR uint8, as LoadImageFromFile gives.
+    assert results['img'].dtype == np.uint8 and results['img'].shape == (H, W, 3)
+    np.testing.assert_array_equal(results['img'], np.rint(ref['image'][..., ::-1] * 255))
+    expected_label = np.where(ref['label'] < 0, 255, ref['label']).astype(np.uint8)
+    np.testing.assert_array_equal(results['gt_sem_seg'], expected_label)
+    np.testing.assert_array_equal(results['gt_depth_map'], ref['depth'][..., 0])
+    np.testing.assert_array_equal(results['gt_normals'], ref['normal'])
+    assert results['seg_fields'] == ['gt_sem_seg', 'gt_depth_map', 'gt_normals']
+
+
+def test_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match='data_root'):
+        build(data_root=str(tmp_path / 'missing'))
+    root = str(tmp_path / 'nyuv2')
+    make_libmtl_nyuv2(root)
+    with pytest.raises(ValueError, match='subset'):
+        build(data_root=root, tasks=('semseg', 'edge'))
+    with pytest.raises(FileNotFoundError, match='image'):
+        build(data_root=root, split='test')
+    os.remove(osp.join(root, 'train', 'depth', '1.npy'))
+    with pytest.raises(FileNotFoundError, match='1.npy'):
+        build(data_root=root, split='train')
+    np.save(osp.join(root, 'val', 'label', '0.npy'), np.full((H, W), 13.0, dtype=np.float32))
+    load = [dict(type='LoadImageFromNpy'), dict(type='LoadLibMTLAnnotations')]
+    with pytest.raises(ValueError, match='out of range'):
+        build(data_root=root, split='val', pipeline=load)[0]
+
+
+def test_delta_p_averages_within_tasks_first():
+    results = {'semseg/mIoU': 55.0, 'semseg/aAcc': 72.0, 'depth/abs_rel': 0.15,
+               'normals/mean': 22.0, 'normals/11.25': 40.0, 'normals/22.5': 60.0}  # fmt: skip
+    references = {'semseg/mIoU': 50.0, 'semseg/aAcc': 80.0, 'depth/abs_rel': 0.2,
+                  'normals/mean': 20.0, 'normals/11.25': 40.0, 'normals/22.5': 50.0}  # fmt: skip
+    # semseg: (+10 - 10) / 2 = 0; depth: +25; normals: (-10 + 0 + 20) / 3 = 10/3.
+    per_task = delta_p_per_task(results, references)
+    assert per_task == pytest.approx(dict(semseg=0.0, depth=25.0, normals=10 / 3))
+    assert delta_p(results, references) == pytest.approx((0 + 25 + 10 / 3) / 3)
+    # Metrics without a reference do not count; a direction can be overridden per key.
+    assert delta_p({**results, 'depth/rmse': 9.0}, references) == pytest.approx(
+        (0 + 25 + 10 / 3) / 3
+    )
+    flipped = delta_p(results, references, lower_is_better={'depth/abs_rel': False})
+    assert flipped == pytest.approx((0 - 25 + 10 / 3) / 3)
+    with pytest.raises(KeyError, match='semseg/aAcc'):
+        delta_p({'semseg/mIoU': 1.0}, references)
+    with pytest.raises(KeyError, match='no direction'):
+        delta_p({'x/odd': 1.0}, {'x/odd': 2.0})
+
+
+def test_rep_mtl_libmtl_config_trains_and_evaluates(tmp_path):
+    root = str(tmp_path / 'nyuv2')
+    make_libmtl_nyuv2(root)
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/rep_mtl/hps-rep-mtl_r50-d8_20k_nyuv2-libmtl-288x384.py')
+    )
+    cfg.work_dir = str(tmp_path / 'work')
+    # A small ResNet with the same structure keeps the test fast.
+    cfg.model.backbone.depth = 18
+    cfg.model.feature_adapter.in_channels = [256, 512]
+    cfg.model.feature_adapter.channels = 16
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = root
+        cfg[loader].num_workers = 0
+        cfg[loader].persistent_workers = False
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_dataloader.dataset.pipeline[2].scale = (W, H)
+    cfg.train_dataloader.dataset.pipeline[3].crop_size = (H, W)
+    cfg.train_cfg.max_iters = 2
+    cfg.train_cfg.val_interval = 2
+    cfg.param_scheduler[0].milestones = [1]
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.default_hooks.logger.interval = 1
+    runner = Runner.from_cfg(cfg)
+    backbone_before = [p.detach().clone() for p in runner.model.backbone.parameters()]
+    runner.train()
+    logged = runner.message_hub.log_scalars
+    for key in ('regularizer.loss_tsr', 'regularizer.loss_csa', 'regularizer.csa'):
+        assert math.isfinite(logged[f'train/{key}'].current())
+    metrics = runner.val()
+    assert {'semseg/mIoU', 'depth/rmse', 'normals/mean'} <= set(metrics)
+    assert all(math.isfinite(float(v)) for v in metrics.values())
+    assert runner.model.heads['semseg'].conv_out.out_channels == 13
+    # The backbone is shared and trained (hard parameter sharing).
+    after = list(runner.model.backbone.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(after, backbone_before))

@@ -1,0 +1,216 @@
+"""RepMTLRegularizer: TSR and CSA against loop-by-loop references, the second-order path, and a
+2-iteration training of the KEM + Rep-MTL demo config on the NYUD-v2 demo data."""
+
+import math
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmseg.registry import MODELS
+
+import mmkem  # noqa: F401
+import mmkem.models.regularizers  # noqa: F401  (registers the modules before the lead's import)
+from mmkem.datasets.demo_nyud import make_demo_nyud
+from mmkem.models.regularizers import csa_loss, tsr_loss
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+
+# ------------------------------------------------------------------ plain references
+def reference_tsr(s):
+    """Entropy of the across-task distribution of |channel-mean saliency|, position by position."""
+    num_tasks, batch, channels, height, width = s.shape
+    entropies = []
+    for b in range(batch):
+        for y in range(height):
+            for x in range(width):
+                strengths = [abs(sum(s[t, b, c, y, x] for c in range(channels)) / channels)
+                             for t in range(num_tasks)]  # fmt: skip
+                total = sum(strengths)
+                probs = [v / total for v in strengths]
+                entropies.append(-sum(p * torch.log(p) for p in probs if p > 0))
+    return sum(entropies) / len(entropies)
+
+
+def reference_csa(s, tau):
+    """InfoNCE per task and sample, written with explicit sums."""
+    num_tasks, batch, channels = s.shape[:3]
+
+    def unit(m):
+        return m.flatten() / m.flatten().norm()
+
+    anchors = []
+    for b in range(batch):
+        cols = torch.stack([s[t, b].flatten(1).mean(1) for t in range(num_tasks)], dim=1)  # (C, T)
+        anchors.append(unit(cols @ cols.t()))
+    terms = []
+    for t in range(num_tasks):
+        for b in range(batch):
+            mat = s[t, b].flatten(1)
+            positive = torch.exp(torch.dot(anchors[b], unit(mat @ mat.t())) / tau)
+            negatives = sum(
+                torch.exp(torch.dot(anchors[b], anchors[k]) / tau) for k in range(batch) if k != b
+            )
+            terms.append(-torch.log(positive / (positive + negatives)))
+    return sum(terms) / len(terms)
+
+
+def test_tsr_matches_reference():
+    s = torch.randn(3, 2, 4, 3, 2, dtype=torch.float64)
+    s[:, 0, :, 0, 0] = 0  # a position where no task is salient: entropy 0
+    assert torch.allclose(tsr_loss(s), reference_tsr(s))
+    # Two tasks with equal strength everywhere: log 2.
+    t = torch.randn(1, 2, 4, 3, 3, dtype=torch.float64).expand(2, -1, -1, -1, -1)
+    assert torch.allclose(tsr_loss(t), torch.tensor(math.log(2), dtype=torch.float64))
+
+
+@pytest.mark.parametrize('tau', [0.1, 0.5])
+def test_csa_matches_reference(tau):
+    s = torch.randn(3, 4, 5, 2, 3, dtype=torch.float64)
+    assert torch.allclose(csa_loss(s, temperature=tau), reference_csa(s, tau))
+
+
+def test_csa_single_sample_has_no_negatives():
+    s = torch.randn(2, 1, 3, 2, 2, requires_grad=True)
+    loss = csa_loss(s)
+    assert loss.item() == pytest.approx(0.0, abs=1e-6)
+    loss.backward()  # still differentiable
+
+
+# ------------------------------------------------------------------ a hand-built two-task model
+def tiny_problem():
+    """Z = a 1x1 conv of x; head t: y_t = <w_t, Z> per position; L_t = mean((y_t - g_t)^2).
+
+    dL_t/dZ is then known in closed form: 2 / N (y_t - g_t) w_t, broadcast over channels.
+    """
+    x = torch.randn(3, 2, 4, 5, dtype=torch.float64)
+    backbone = torch.randn(6, 2, dtype=torch.float64, requires_grad=True)
+    heads = [torch.randn(6, dtype=torch.float64, requires_grad=True) for _ in range(2)]
+    targets = [torch.randn(3, 4, 5, dtype=torch.float64) for _ in range(2)]
+    return x, backbone, heads, targets
+
+
+def forward(x, backbone, heads, targets):
+    z = torch.einsum('oc,bchw->bohw', backbone, x)
+    preds = [torch.einsum('c,bchw->bhw', w, z) for w in heads]
+    losses = {f't{i}': ((p - g) ** 2).mean() for i, (p, g) in enumerate(zip(preds, targets))}
+    return z, preds, losses
+
+
+def build(**kwargs):
+    init_default_scope('mmseg')
+    return MODELS.build(dict(type='RepMTLRegularizer', **kwargs))
+
+
+def test_regularizer_values_keys_and_scale_invariance():
+    x, backbone, heads, targets = tiny_problem()
+    z, preds, losses = forward(x, backbone, heads, targets)
+    n = preds[0].numel()
+    s = torch.stack([(2 / n) * ((p - g).unsqueeze(1) * w.view(1, -1, 1, 1)).expand_as(z)
+                     for p, g, w in zip(preds, targets, heads)])  # fmt: skip
+    out = build(lambda_tsr=0.5, lambda_csa=2.0, temperature=0.2)(losses, z)
+    assert set(out) == {'loss_tsr', 'loss_csa', 'tsr', 'csa'}
+    assert torch.allclose(out['tsr'], reference_tsr(s))
+    assert torch.allclose(out['csa'], reference_csa(s, 0.2))
+    assert torch.allclose(out['loss_tsr'], 0.5 * reference_tsr(s))
+    assert torch.allclose(out['loss_csa'], 2.0 * reference_csa(s, 0.2))
+    assert not out['tsr'].requires_grad and not out['csa'].requires_grad
+    # Both terms ignore a common scale of the saliencies, even far below the numeric floors.
+    tiny = build(lambda_tsr=0.5, lambda_csa=2.0, temperature=0.2)(
+        {k: v * 1e-20 for k, v in losses.items()}, z
+    )
+    assert torch.allclose(tiny['tsr'], out['tsr']) and torch.allclose(tiny['csa'], out['csa'])
+
+
+def test_second_order_gradient_matches_closed_form_saliency():
+    """The regulariser's gradient w.r.t. each head weight (task-specific, reached only through
+    dL_t/dZ) and w.r.t. the shared weight equals autograd through the closed-form saliency."""
+    x, backbone, heads, targets = tiny_problem()
+    params = [backbone, *heads]
+
+    z, preds, losses = forward(x, backbone, heads, targets)
+    out = build(temperature=0.3)(losses, z)
+    got = torch.autograd.grad(out['loss_tsr'] + out['loss_csa'], params)
+
+    z, preds, _ = forward(x, backbone, heads, targets)
+    n = preds[0].numel()
+    s = torch.stack([(2 / n) * ((p - g).unsqueeze(1) * w.view(1, -1, 1, 1)).expand_as(z)
+                     for p, g, w in zip(preds, targets, heads)])  # fmt: skip
+    expected = torch.autograd.grad(reference_tsr(s) + reference_csa(s, 0.3), params)
+    for g, e in zip(got, expected):
+        assert g.abs().sum() > 0
+        assert torch.allclose(g, e, rtol=1e-6, atol=1e-10)
+
+
+def test_first_order_mode_logs_without_gradient():
+    x, backbone, heads, targets = tiny_problem()
+    z, _, losses = forward(x, backbone, heads, targets)
+    second = build()(losses, z)
+    first = build(second_order=False)(losses, z)
+    assert torch.allclose(first['loss_tsr'], second['loss_tsr'].detach())
+    assert torch.allclose(first['loss_csa'], second['loss_csa'].detach())
+    assert not first['loss_tsr'].requires_grad and not first['loss_csa'].requires_grad
+
+
+def test_errors():
+    with pytest.raises(ValueError, match='temperature'):
+        build(temperature=0)
+    with pytest.raises(ValueError, match='lambda_tsr'):
+        build(lambda_tsr=-1)
+    x, backbone, heads, targets = tiny_problem()
+    z, _, losses = forward(x, backbone, heads, targets)
+    with pytest.raises(ValueError, match='at least two tasks'):
+        build()({'t0': losses['t0']}, z)
+    with pytest.raises(ValueError, match='does not require grad'):
+        build()(losses, z.detach())
+
+
+def test_kem_demo_config_trains_with_rep_mtl(tmp_path):
+    data_root = str(tmp_path / 'nyud_demo')
+    make_demo_nyud(data_root, num_train=4, num_val=2, size=(64, 80), seed=0, num_real=1)
+    cfg = Config.fromfile(osp.join(REPO, 'configs/rep_mtl/kem-rep-mtl_effnet-lite0_nyud-demo.py'))
+    cfg.work_dir = str(tmp_path / 'work')
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = data_root
+        cfg[loader].num_workers = 0
+        cfg[loader].persistent_workers = False
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_dataloader.dataset.pipeline[2].scale = (80, 64)
+    cfg.train_dataloader.dataset.pipeline[3].crop_size = (64, 64)
+    cfg.train_cfg.max_iters = 2
+    cfg.train_cfg.val_interval = 2
+    cfg.param_scheduler[0].end = 2
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.default_hooks.logger.interval = 1
+    cfg.custom_hooks = [dict(type='MathSDPAHook')]
+    runner = Runner.from_cfg(cfg)
+    model = runner.model
+    heads_before = {k: v.detach().clone() for k, v in model.heads.state_dict().items()}
+    runner.train()
+    logged = runner.message_hub.log_scalars
+    for key in ('regularizer.loss_tsr', 'regularizer.loss_csa', 'regularizer.tsr'):
+        assert f'train/{key}' in logged, sorted(logged)
+        assert math.isfinite(logged[f'train/{key}'].current())
+    changed = [
+        k for k, v in model.heads.state_dict().items() if not torch.equal(v, heads_before[k])
+    ]
+    assert changed
+
+
+def test_math_sdpa_hook_makes_vit_blocks_twice_differentiable():
+    init_default_scope('mmseg')
+    blocks = MODELS.build(dict(type='ViTBlocks', embed_dims=8, num_layers=1, num_heads=2))
+    z = torch.randn(2, 8, 3, 4, requires_grad=True)
+    hook = mmkem.models.regularizers.MathSDPAHook()
+    hook.before_train_iter(runner=None, batch_idx=0)
+    try:
+        out = blocks(z)
+        (saliency,) = torch.autograd.grad(out.square().mean(), z, create_graph=True)
+        saliency.abs().sum().backward()
+    finally:
+        hook.after_train_iter(runner=None, batch_idx=0)
+    assert hook._context is None
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in blocks.parameters())
