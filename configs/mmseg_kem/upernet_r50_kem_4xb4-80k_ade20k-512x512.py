@@ -1,0 +1,7 @@
+# mmseg's UPerNet + ResNet-50 on ADE20K, with KEM between backbone and decode head.
+# Everything else (data, schedule, heads, runtime) is mmseg's own config, inherited unchanged.
+_base_ = ['mmseg::upernet/upernet_r50_4xb4-80k_ade20k-512x512.py']
+custom_imports = dict(imports=['mmkem'], allow_failed_imports=False)
+model = dict(
+    neck=dict(type='KEMMultiLevelNeck', in_channels=[256, 512, 1024, 2048], embed_dims=256)
+)
