@@ -6,7 +6,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 from mmengine.dataset import BaseDataset
 from mmseg.registry import DATASETS
 
-from mmkem.structures import get_task_spec
+from .checks import check_tasks_and_root
 
 __all__ = ['NYUD40_CLASSES', 'NYUD_LAYOUT', 'NYUDv2Dataset', 'nyud_palette']
 
@@ -125,21 +125,12 @@ class NYUDv2Dataset(BaseDataset):
         lazy_init: bool = False,
         max_refetch: int = 1000,
     ) -> None:
-        tasks = tuple(tasks)
-        provided = self.METAINFO['tasks']
-        if not tasks or any(t not in provided for t in tasks):
-            raise ValueError(
-                f'tasks={tasks!r}: {type(self).__name__} provides a non-empty '
-                f'subset of {provided!r}'
-            )
-        for task in tasks:
-            get_task_spec(task)  # unknown to mmkem: KeyError naming the known tasks
-        if not osp.isdir(data_root):
-            raise FileNotFoundError(
-                f'{type(self).__name__}: data_root {data_root!r} (looked in '
-                f'{osp.abspath(data_root)}) does not exist. Expected the NYUD-v2 multi-task '
-                f'layout:\n{NYUD_LAYOUT}\n{_DEMO_HINT}'
-            )
+        tasks = check_tasks_and_root(
+            type(self),
+            tasks,
+            data_root,
+            f'the NYUD-v2 multi-task layout:\n{NYUD_LAYOUT}\n{_DEMO_HINT}',
+        )
         self.split = split
         self.tasks = tasks
         ann_file = osp.join('gt_sets', f'{split}.txt') if split in ('train', 'val') else split

@@ -11,8 +11,9 @@ from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 from mmseg.registry import DATASETS, TRANSFORMS
 
-from mmkem.structures import TaskSpec, get_task_spec
+from mmkem.structures import TaskSpec
 
+from .checks import check_tasks_and_root
 from .nyud import nyud_palette
 from .transforms import LoadMultiTaskAnnotations
 
@@ -191,21 +192,9 @@ class LibMTLNYUv2Dataset(BaseDataset):
         lazy_init: bool = False,
         max_refetch: int = 1000,
     ) -> None:
-        tasks = tuple(tasks)
-        provided = self.METAINFO['tasks']
-        if not tasks or any(t not in provided for t in tasks):
-            raise ValueError(
-                f'tasks={tasks!r}: {type(self).__name__} provides a non-empty '
-                f'subset of {provided!r}'
-            )
-        for task in tasks:
-            get_task_spec(task)
-        if not osp.isdir(data_root):
-            raise FileNotFoundError(
-                f'{type(self).__name__}: data_root {data_root!r} (looked in '
-                f'{osp.abspath(data_root)}) does not exist. Expected the LibMTL NYUv2 layout:\n'
-                f'{LIBMTL_NYUV2_LAYOUT}'
-            )
+        tasks = check_tasks_and_root(
+            type(self), tasks, data_root, f'the LibMTL NYUv2 layout:\n{LIBMTL_NYUV2_LAYOUT}'
+        )
         self.split = split
         self.tasks = tasks
         super().__init__(

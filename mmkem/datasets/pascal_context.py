@@ -14,8 +14,7 @@ import scipy.io
 from mmengine.dataset import BaseDataset
 from mmseg.registry import DATASETS
 
-from mmkem.structures import get_task_spec
-
+from .checks import check_tasks_and_root
 from .nyud import nyud_palette
 from .transforms.loading import register_annotation_decoder
 
@@ -288,21 +287,12 @@ class PASCALContextMTDataset(BaseDataset):
         lazy_init: bool = False,
         max_refetch: int = 1000,
     ) -> None:
-        tasks = tuple(tasks)
-        provided = self.METAINFO['tasks']
-        if not tasks or any(t not in provided for t in tasks):
-            raise ValueError(
-                f'tasks={tasks!r}: {type(self).__name__} provides a non-empty '
-                f'subset of {provided!r}'
-            )
-        for task in tasks:
-            get_task_spec(task)  # unknown to mmkem: KeyError naming the known tasks
-        if not osp.isdir(data_root):
-            raise FileNotFoundError(
-                f'{type(self).__name__}: data_root {data_root!r} (looked in '
-                f'{osp.abspath(data_root)}) does not exist. Expected the PASCAL-Context '
-                f'multi-task layout:\n{PASCAL_CONTEXT_LAYOUT}'
-            )
+        tasks = check_tasks_and_root(
+            type(self),
+            tasks,
+            data_root,
+            f'the PASCAL-Context multi-task layout:\n{PASCAL_CONTEXT_LAYOUT}',
+        )
         self.split = split
         self.tasks = tasks
         ann_file = (
