@@ -1,12 +1,11 @@
 """NYUD-v2 in the layout of the multi-task releases (semseg, depth, normals, edges)."""
 
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Dict, List
 
-from mmengine.dataset import BaseDataset
 from mmseg.registry import DATASETS
 
-from .checks import check_tasks_and_root
+from .base import MultiTaskDataset
 
 __all__ = ['NYUD40_CLASSES', 'NYUD_LAYOUT', 'NYUDv2Dataset', 'nyud_palette']
 
@@ -62,7 +61,7 @@ _DEMO_HINT = (
 
 
 @DATASETS.register_module()
-class NYUDv2Dataset(BaseDataset):
+class NYUDv2Dataset(MultiTaskDataset):
     """NYUD-v2 multi-task dataset (Silberman et al. 2012, 40 classes of Gupta et al. 2013).
 
     Reads both multi-task releases in common use: the 480x640 one (jpg images, normals and edges as
@@ -112,40 +111,11 @@ class NYUDv2Dataset(BaseDataset):
 
     LABEL_OFFSET = 1
 
-    def __init__(
-        self,
-        data_root: str,
-        split: str = 'train',
-        tasks: Sequence[str] = ('semseg', 'depth'),
-        pipeline: Sequence[Union[dict, Callable]] = (),
-        test_mode: bool = False,
-        metainfo: Optional[dict] = None,
-        indices: Optional[Union[int, Sequence[int]]] = None,
-        serialize_data: bool = True,
-        lazy_init: bool = False,
-        max_refetch: int = 1000,
-    ) -> None:
-        tasks = check_tasks_and_root(
-            type(self),
-            tasks,
-            data_root,
-            f'the NYUD-v2 multi-task layout:\n{NYUD_LAYOUT}\n{_DEMO_HINT}',
-        )
-        self.split = split
-        self.tasks = tasks
-        ann_file = osp.join('gt_sets', f'{split}.txt') if split in ('train', 'val') else split
-        super().__init__(
-            ann_file=ann_file,
-            metainfo=metainfo,
-            data_root=data_root,
-            data_prefix=dict(img_path=''),
-            indices=indices,
-            serialize_data=serialize_data,
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            max_refetch=max_refetch,
-        )
+    DEFAULT_TASKS = ('semseg', 'depth')
+    LAYOUT_NAME = 'the NYUD-v2 multi-task layout'
+    LAYOUT = NYUD_LAYOUT
+    MISSING_ROOT_HINT = _DEMO_HINT
+    SPLIT_FILE = osp.join('gt_sets', '{split}.txt')
 
     def _find(self, kind: str, sample_id: str) -> str:
         """Path of the ``kind`` file of ``sample_id`` (the first accepted extension present)."""
@@ -166,15 +136,7 @@ class NYUDv2Dataset(BaseDataset):
             list[dict]: ``img_path``, ``<task>_path`` for each task, ``tasks``, ``seg_fields``,
             ``label_offset``, ``num_classes`` and ``sample_id``.
         """
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(
-                f'{type(self).__name__}: split file {self.ann_file} (split={self.split!r}) does '
-                f'not exist. Expected layout:\n{NYUD_LAYOUT}'
-            )
-        with open(self.ann_file) as f:
-            ids = sorted({line.strip() for line in f if line.strip()})
-        if not ids:
-            raise ValueError(f'{type(self).__name__}: split file {self.ann_file} lists no ids')
+        ids = self.read_split_ids()
         data_list = []
         for sample_id in ids:
             info = dict(

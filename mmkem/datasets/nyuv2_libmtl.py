@@ -3,17 +3,16 @@
 import io
 import os
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional
 
 import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmengine.dataset import BaseDataset
 from mmseg.registry import DATASETS, TRANSFORMS
 
 from mmkem.structures import TaskSpec
 
-from .checks import check_tasks_and_root
+from .base import MultiTaskDataset
 from .nyud import nyud_palette
 from .transforms import LoadMultiTaskAnnotations
 
@@ -138,7 +137,7 @@ class LoadLibMTLAnnotations(LoadMultiTaskAnnotations):
 
 
 @DATASETS.register_module()
-class LibMTLNYUv2Dataset(BaseDataset):
+class LibMTLNYUv2Dataset(MultiTaskDataset):
     """NYUv2 in the MTAN / LibMTL release used by Rep-MTL: 13 classes, 288x384, ``.npy`` files.
 
     The layout is ``LIBMTL_NYUV2_LAYOUT``:
@@ -179,36 +178,9 @@ class LibMTLNYUv2Dataset(BaseDataset):
     #: sub-folder of each file kind.
     FOLDERS: Dict[str, str] = dict(img='image', semseg='label', depth='depth', normals='normal')
 
-    def __init__(
-        self,
-        data_root: str,
-        split: str = 'train',
-        tasks: Sequence[str] = ('semseg', 'depth', 'normals'),
-        pipeline: Sequence[Union[dict, Callable]] = (),
-        test_mode: bool = False,
-        metainfo: Optional[dict] = None,
-        indices: Optional[Union[int, Sequence[int]]] = None,
-        serialize_data: bool = True,
-        lazy_init: bool = False,
-        max_refetch: int = 1000,
-    ) -> None:
-        tasks = check_tasks_and_root(
-            type(self), tasks, data_root, f'the LibMTL NYUv2 layout:\n{LIBMTL_NYUV2_LAYOUT}'
-        )
-        self.split = split
-        self.tasks = tasks
-        super().__init__(
-            ann_file='',
-            metainfo=metainfo,
-            data_root=data_root,
-            data_prefix=dict(img_path=''),
-            indices=indices,
-            serialize_data=serialize_data,
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            max_refetch=max_refetch,
-        )
+    DEFAULT_TASKS = ('semseg', 'depth', 'normals')
+    LAYOUT_NAME = 'the LibMTL NYUv2 layout'
+    LAYOUT = LIBMTL_NYUV2_LAYOUT
 
     def load_data_list(self) -> List[dict]:
         """List ``<split>/image/*.npy`` and pair each with the task files of the same index.

@@ -6,15 +6,14 @@ ground), saliency and surface normals (both distilled pseudo labels of the relea
 
 import io
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import mmcv
 import numpy as np
 import scipy.io
-from mmengine.dataset import BaseDataset
 from mmseg.registry import DATASETS
 
-from .checks import check_tasks_and_root
+from .base import MultiTaskDataset
 from .nyud import nyud_palette
 from .transforms.loading import register_annotation_decoder
 
@@ -208,7 +207,7 @@ def _label_boundaries_decoder(content: bytes, path: str, shape: Tuple[int, int])
 
 
 @DATASETS.register_module()
-class PASCALContextMTDataset(BaseDataset):
+class PASCALContextMTDataset(MultiTaskDataset):
     """PASCAL-Context multi-task dataset (the release of ASTMT, Maninis et al. 2019).
 
     Reads the layout ``PASCAL_CONTEXT_LAYOUT``. Each item of ``data_list`` holds ``img_path``,
@@ -274,42 +273,10 @@ class PASCALContextMTDataset(BaseDataset):
         edge='label_boundaries',
     )
 
-    def __init__(
-        self,
-        data_root: str,
-        split: str = 'train',
-        tasks: Sequence[str] = ('semseg', 'human_parts', 'sal'),
-        pipeline: Sequence[Union[dict, Callable]] = (),
-        test_mode: bool = False,
-        metainfo: Optional[dict] = None,
-        indices: Optional[Union[int, Sequence[int]]] = None,
-        serialize_data: bool = True,
-        lazy_init: bool = False,
-        max_refetch: int = 1000,
-    ) -> None:
-        tasks = check_tasks_and_root(
-            type(self),
-            tasks,
-            data_root,
-            f'the PASCAL-Context multi-task layout:\n{PASCAL_CONTEXT_LAYOUT}',
-        )
-        self.split = split
-        self.tasks = tasks
-        ann_file = (
-            osp.join('ImageSets', 'Context', f'{split}.txt') if split in ('train', 'val') else split
-        )
-        super().__init__(
-            ann_file=ann_file,
-            metainfo=metainfo,
-            data_root=data_root,
-            data_prefix=dict(img_path=''),
-            indices=indices,
-            serialize_data=serialize_data,
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            max_refetch=max_refetch,
-        )
+    DEFAULT_TASKS = ('semseg', 'human_parts', 'sal')
+    LAYOUT_NAME = 'the PASCAL-Context multi-task layout'
+    LAYOUT = PASCAL_CONTEXT_LAYOUT
+    SPLIT_FILE = osp.join('ImageSets', 'Context', '{split}.txt')
 
     @property
     def edge_source(self) -> str:
@@ -340,15 +307,7 @@ class PASCALContextMTDataset(BaseDataset):
             needs one) for each task, ``tasks``, ``seg_fields``, ``label_offset``,
             ``num_classes`` and ``sample_id``.
         """
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(
-                f'{type(self).__name__}: split file {self.ann_file} (split={self.split!r}) does '
-                f'not exist. Expected layout:\n{PASCAL_CONTEXT_LAYOUT}'
-            )
-        with open(self.ann_file) as f:
-            ids = sorted({line.strip() for line in f if line.strip()})
-        if not ids:
-            raise ValueError(f'{type(self).__name__}: split file {self.ann_file} lists no ids')
+        ids = self.read_split_ids()
         data_list = []
         for sample_id in ids:
             info = dict(
