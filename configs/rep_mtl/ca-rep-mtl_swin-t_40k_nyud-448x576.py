@@ -5,8 +5,3 @@ model = dict(
     regularizer=dict(type='RepMTLRegularizer', lambda_tsr=1.0, lambda_csa=1.0, temperature=0.1),
 )
 custom_hooks = [dict(type='MathSDPAHook')]
-# The Rep-MTL modules, imported explicitly (harmless once `import mmkem` registers them).
-custom_imports = dict(
-    imports=['mmkem', 'mmkem.models.regularizers', 'mmkem.datasets.nyuv2_libmtl'],
-    allow_failed_imports=False,
-)

@@ -71,8 +71,3 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'),
 )
-# The Rep-MTL modules, imported explicitly (harmless once `import mmkem` registers them).
-custom_imports = dict(
-    imports=['mmkem', 'mmkem.models.regularizers', 'mmkem.datasets.nyuv2_libmtl'],
-    allow_failed_imports=False,
-)

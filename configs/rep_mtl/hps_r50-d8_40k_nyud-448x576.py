@@ -3,8 +3,3 @@
 # No task encoders / decoders, no interaction neck.
 _base_ = ['../kem/kem_r50-d8_40k_nyud-448x576.py']
 model = dict(task_encoder=None, neck=None, task_decoder=None)
-# The Rep-MTL modules, imported explicitly (harmless once `import mmkem` registers them).
-custom_imports = dict(
-    imports=['mmkem', 'mmkem.models.regularizers', 'mmkem.datasets.nyuv2_libmtl'],
-    allow_failed_imports=False,
-)

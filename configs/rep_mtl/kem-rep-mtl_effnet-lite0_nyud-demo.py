@@ -9,8 +9,3 @@ custom_hooks = [
     dict(type='MultiTaskVisualizationHook', max_samples=6),
     dict(type='MathSDPAHook'),
 ]
-# The Rep-MTL modules, imported explicitly (harmless once `import mmkem` registers them).
-custom_imports = dict(
-    imports=['mmkem', 'mmkem.models.regularizers', 'mmkem.datasets.nyuv2_libmtl'],
-    allow_failed_imports=False,
-)

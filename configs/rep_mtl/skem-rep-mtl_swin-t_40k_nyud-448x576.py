@@ -1,12 +1,3 @@
-# sKEM + Rep-MTL on NYUD-v2 (see kem-rep-mtl_swin-t_40k_nyud-448x576.py for the two switches).
-_base_ = ['../skem/skem_swin-t_40k_nyud-448x576.py']
-model = dict(
-    neck=dict(impl='plain'),
-    regularizer=dict(type='RepMTLRegularizer', lambda_tsr=1.0, lambda_csa=1.0, temperature=0.1),
-)
-custom_hooks = [dict(type='MathSDPAHook')]
-# The Rep-MTL modules, imported explicitly (harmless once `import mmkem` registers them).
-custom_imports = dict(
-    imports=['mmkem', 'mmkem.models.regularizers', 'mmkem.datasets.nyuv2_libmtl'],
-    allow_failed_imports=False,
-)
+# sKEM + Rep-MTL on NYUD-v2: the KEM + Rep-MTL config with the sKEM neck (same two switches).
+_base_ = ['./kem-rep-mtl_swin-t_40k_nyud-448x576.py']
+model = dict(neck=dict(type='SKEM'))
