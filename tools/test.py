@@ -15,6 +15,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmkem  # noqa: E402,F401  (registers mmkem's modules even if the config has no custom_imports)
 from mmkem.apis import add_common_args, clear_errors, load_config  # noqa: E402
+from mmkem.engine import check_checkpoint_matches  # noqa: E402
 
 
 def parse_args():
@@ -68,6 +69,7 @@ def main():
 
     with clear_errors():
         runner = Runner.from_cfg(cfg)
+        check_checkpoint_matches(runner.model, args.checkpoint, args.config)
         runner.test()
 
 

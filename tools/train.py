@@ -14,11 +14,12 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.runner import Runner, find_latest_checkpoint  # noqa: E402
 from mmseg.registry import RUNNERS  # noqa: E402
 
 import mmkem  # noqa: E402,F401  (registers mmkem's modules even if the config has no custom_imports)
 from mmkem.apis import add_common_args, clear_errors, load_config  # noqa: E402
+from mmkem.engine import check_checkpoint_matches  # noqa: E402
 
 
 def parse_args():
@@ -68,6 +69,11 @@ def main():
 
     with clear_errors():
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        if cfg.resume:
+            # mmengine resumes with strict=False: refuse another model's checkpoint up front.
+            ckpt = cfg.load_from or find_latest_checkpoint(runner.work_dir)
+            if ckpt is not None:
+                check_checkpoint_matches(runner.model, ckpt, args.config)
         runner.train()
 
 

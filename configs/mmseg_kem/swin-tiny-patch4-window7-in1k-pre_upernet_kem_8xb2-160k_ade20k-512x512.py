@@ -9,3 +9,8 @@ model = dict(
         zero_init_output=True,  # starts as the identity on top of the ImageNet-pretrained Swin
     )
 )
+# Atomic checkpoint writes (mmkem.engine.AtomicLocalBackend): a killed run never leaves a truncated file.
+default_hooks = dict(
+    checkpoint=dict(backend_args=dict(backend='atomic_local')),
+    rng_state=dict(type='RNGStateHook'),  # exact --resume (mmkem.engine.RNGStateHook)
+)

@@ -5,3 +5,8 @@ custom_imports = dict(imports=['mmkem'], allow_failed_imports=False)
 model = dict(
     neck=dict(type='KEMMultiLevelNeck', in_channels=[256, 512, 1024, 2048], embed_dims=256)
 )
+# Atomic checkpoint writes (mmkem.engine.AtomicLocalBackend): a killed run never leaves a truncated file.
+default_hooks = dict(
+    checkpoint=dict(backend_args=dict(backend='atomic_local')),
+    rng_state=dict(type='RNGStateHook'),  # exact --resume (mmkem.engine.RNGStateHook)
+)

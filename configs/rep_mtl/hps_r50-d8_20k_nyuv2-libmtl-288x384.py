@@ -67,7 +67,15 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000, max_keep_ckpts=3),
+    checkpoint=dict(
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=2000,
+        max_keep_ckpts=3,
+        backend_args=dict(backend='atomic_local'),  # no truncated checkpoint when killed
+    ),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # The model's random stream survives --resume and is not shifted by validation.
+    rng_state=dict(type='RNGStateHook'),
     visualization=dict(type='SegVisualizationHook'),
 )

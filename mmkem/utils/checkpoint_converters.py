@@ -5,13 +5,15 @@ The command lines in ``tools/model_converters/`` are thin wrappers over these fu
 real ImageNet weights offline. This module itself imports only ``torch`` (no mmcv / mmseg).
 """
 
+import io
 import os
 import re
-import tempfile
 from collections import OrderedDict
 from typing import Dict, Optional
 
 import torch
+
+from .atomic_write import atomic_write_bytes
 
 StateDict = Dict[str, torch.Tensor]
 
@@ -82,20 +84,9 @@ def save_checkpoint_atomic(state_dict: StateDict, dst: str) -> None:
         state_dict (dict[str, Tensor]): Weights to save.
         dst (str): Destination path; its directory is created if needed.
     """
-    dst_dir = os.path.dirname(os.path.abspath(dst))
-    os.makedirs(dst_dir, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix='.tmp-', suffix='.pth', dir=dst_dir)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save({'state_dict': state_dict}, f)
-        umask = os.umask(0)  # mkstemp creates 0600; give the file the usual permissions
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)
-        os.replace(tmp_path, dst)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+    buffer = io.BytesIO()
+    torch.save({'state_dict': state_dict}, buffer)
+    atomic_write_bytes(buffer.getvalue(), dst)
 
 
 # ---------------------------------------------------------------------------------------------

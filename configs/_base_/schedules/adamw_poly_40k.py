@@ -23,7 +23,12 @@ default_hooks = dict(
         max_keep_ckpts=3,
         save_best='delta_m',
         rule='greater',
+        # Atomic writes (mmkem.engine.AtomicLocalBackend): a run killed while saving leaves the
+        # previous checkpoint intact instead of a truncated file.
+        backend_args=dict(backend='atomic_local'),
     ),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # The model's random stream survives --resume and is not shifted by validation.
+    rng_state=dict(type='RNGStateHook'),
     visualization=dict(type='SegVisualizationHook'),
 )

@@ -1,8 +1,9 @@
 """Decode the ground truth of every task of a sample from its files."""
 
+import contextlib
 import io
 import os.path as osp
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, Optional, Sequence, Tuple
 
 import mmcv
 import mmengine.fileio as fileio
@@ -31,6 +32,23 @@ def register_annotation_decoder(name: str) -> Callable:
         return fn
 
     return _register
+
+
+@contextlib.contextmanager
+def _unreadable_names(path: str, expected: str) -> Iterator[None]:
+    """Turn a decoder's own error (truncated or corrupt file) into a ValueError naming ``path``.
+
+    Errors that already name the file (our ValueErrors start with it) pass through unchanged.
+    """
+    try:
+        yield
+    except Exception as err:
+        if isinstance(err, ValueError) and str(err).startswith(path):
+            raise
+        raise ValueError(
+            f'{path}: cannot read this file as {expected} ({type(err).__name__}: {err}); it may '
+            f'be truncated or corrupt'
+        ) from err
 
 
 def _as_2d(array: np.ndarray, path: str) -> np.ndarray:
@@ -98,13 +116,19 @@ class LoadMultiTaskAnnotations(BaseTransform):
 
     def _read_png(self, path: str, color: bool = False) -> np.ndarray:
         content = fileio.get(path, backend_args=self.backend_args)
-        if color:
-            return mmcv.imfrombytes(content, flag='color', channel_order='rgb', backend='cv2')
-        array = mmcv.imfrombytes(content, flag='unchanged', backend='pillow')
-        return array[..., 0] if array.ndim == 3 else array
+        with _unreadable_names(path, 'an image'):
+            if color:
+                array = mmcv.imfrombytes(content, flag='color', channel_order='rgb', backend='cv2')
+            else:
+                array = mmcv.imfrombytes(content, flag='unchanged', backend='pillow')
+            if array is None:  # cv2 returns None for undecodable bytes
+                raise ValueError('the decoder returned nothing')
+        return array[..., 0] if array.ndim == 3 and not color else array
 
     def _read_npy(self, path: str) -> np.ndarray:
-        return np.load(io.BytesIO(fileio.get(path, backend_args=self.backend_args)))
+        content = fileio.get(path, backend_args=self.backend_args)
+        with _unreadable_names(path, 'a .npy array (np.save, no pickled objects)'):
+            return np.load(io.BytesIO(content))
 
     def _decode(self, spec: TaskSpec, path: str, results: dict) -> np.ndarray:
         decoder = results.get(f'{spec.name}_decoder')
@@ -118,7 +142,8 @@ class LoadMultiTaskAnnotations(BaseTransform):
                 results['ori_shape'][:2] if 'ori_shape' in results else results['img'].shape[:2]
             )
             content = fileio.get(path, backend_args=self.backend_args)
-            return ANNOTATION_DECODERS[decoder](content, path, shape)
+            with _unreadable_names(path, f'a file for the {decoder!r} decoder'):
+                return ANNOTATION_DECODERS[decoder](content, path, shape)
         ext = osp.splitext(path)[1].lower()
         if spec.kind == 'segmentation' and ext == '.png':
             raw = self._read_png(path).astype(np.int64)

@@ -1,3 +1,4 @@
 from .multi_task_visualization_hook import MultiTaskVisualizationHook
+from .rng_state_hook import RNGStateHook
 
-__all__ = ['MultiTaskVisualizationHook']
+__all__ = ['MultiTaskVisualizationHook', 'RNGStateHook']

@@ -6,6 +6,7 @@ from typing import Dict, List, Sequence, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
@@ -21,6 +22,27 @@ from mmseg.utils import (
 from torch import Tensor
 
 from mmkem.structures import get_task_spec
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A task's loss became NaN or infinite; the message names the task and the iteration."""
+
+    def __init__(self, terms: Dict[str, Tensor]) -> None:
+        bad = {k: float(v) for k, v in terms.items() if not bool(torch.isfinite(v))}
+        good = {k: float(v) for k, v in terms.items() if k not in bad}
+        tasks = sorted({k.split('.')[0] for k in bad})
+        info = MessageHub.get_current_instance().get_info('iter')
+        where = f' at iteration {info + 1}' if info is not None else ''
+        super().__init__(
+            f'non-finite loss{where} in task(s) {tasks}: '
+            + ', '.join(f'{k}={v}' for k, v in bad.items())
+            + (f' (finite: {", ".join(f"{k}={v:.4g}" for k, v in good.items())})' if good else '')
+            + '. Training stopped before the optimizer step, so the weights are untouched. '
+            'Usual causes: a learning rate or loss weight too high for this task, ground truth '
+            'with no valid pixel or bad values, AMP overflow. Fix and resume from the last '
+            'checkpoint with tools/train.py CONFIG --resume (docs/troubleshooting.md).'
+        )
+        self.tasks = tasks
 
 
 @MODELS.register_module()
@@ -316,6 +338,22 @@ class MultiTaskSegmentor(BaseSegmentor):
                     f'the model has tasks {self.tasks} but the dataset provides '
                     f'{list(dataset_tasks)}: missing {missing}'
                 )
+
+    def parse_losses(self, losses: Dict[str, Tensor]):
+        """mmengine's sum of the ``loss`` entries, stopping on a NaN or Inf loss.
+
+        A non-finite loss would turn every weight into NaN at the optimizer step and the run would
+        go on training garbage. Checking here, before the step, leaves the model (and the last
+        checkpoint) intact and names the task whose loss went bad.
+
+        Raises:
+            NonFiniteLossError: A ``loss`` entry is NaN or infinite.
+        """
+        loss, log_vars = super().parse_losses(losses)
+        terms = {k: v.detach() for k, v in log_vars.items() if 'loss' in k and k != 'loss'}
+        if terms and not bool(torch.isfinite(torch.stack(list(terms.values()))).all()):
+            raise NonFiniteLossError(terms)
+        return loss, log_vars
 
     # ------------------------------------------------------------------ inference
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
