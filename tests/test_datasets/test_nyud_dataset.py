@@ -226,6 +226,50 @@ def test_size_mismatch(nyud_root, tmp_path):
     assert path in str(err.value)
 
 
+def _truncate(path):
+    with open(path, 'rb') as f:
+        data = f.read()
+    with open(path, 'wb') as f:
+        f.write(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize(
+    'task, expected',
+    [
+        ('semseg', 'an image'),
+        ('depth', 'a .npy array'),
+        ('normals', 'an image|a .npy array'),
+        ('edge', 'an image|a .npy array'),
+    ],
+)
+def test_truncated_annotation_names_the_file(nyud_root, tmp_path, task, expected):
+    dataset, path = _corrupt_first(nyud_root, tmp_path, task, _truncate)
+    with pytest.raises(ValueError, match=rf'cannot read this file as ({expected})') as err:
+        dataset[0]
+    assert str(err.value).startswith(path) and 'truncated or corrupt' in str(err.value)
+
+
+def test_not_an_npy_file_names_the_file(nyud_root, tmp_path):
+    def write(path):
+        with open(path, 'wb') as f:
+            f.write(b'depth in millimetres, one value per line\n')
+
+    dataset, path = _corrupt_first(nyud_root, tmp_path, 'depth', write)
+    with pytest.raises(ValueError, match='cannot read this file as a .npy array') as err:
+        dataset[0]
+    assert str(err.value).startswith(path)
+
+
+def test_truncated_image_names_the_file(nyud_root, tmp_path):
+    root = copy_root(nyud_root, tmp_path)
+    dataset = build(root)
+    path = dataset.get_data_info(0)['img_path']
+    _truncate(path)
+    # mmcv's LoadImageFromFile reports it (AssertionError 'failed to load image: <path>').
+    with pytest.raises(AssertionError, match=f'failed to load image: {path}'):
+        dataset[0]
+
+
 def test_classes_match_demo_ids():
     from mmkem.datasets.demo_nyud import _class_id
 

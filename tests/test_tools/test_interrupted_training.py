@@ -30,7 +30,7 @@ TEST = osp.join(REPO, 'tools', 'test.py')
 
 # A hook that kills its own process with SIGKILL (no clean-up, no atexit, no flush) after the
 # iteration named by $MMKEM_KILL_AT_ITER; it runs after the checkpoint hook of that iteration.
-KILL_HOOK = '''
+KILL_HOOK = """
 import os
 import signal
 
@@ -46,7 +46,7 @@ class KillAtIterHook(Hook):
         kill_at = int(os.environ.get('MMKEM_KILL_AT_ITER', '0'))
         if kill_at and runner.iter + 1 == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
-'''
+"""
 
 
 def run(cmd, cwd, env_extra=None, timeout=600):
@@ -185,7 +185,7 @@ def test_test_tool_refuses_another_models_and_truncated_checkpoints(setup):
     # The same training config with SKEM instead of KEM: the neck's weights differ.
     env = dict(PYTHONPATH=str(root))
     other = [sys.executable, TEST, cfg, ckpt, '--work-dir', str(root / 't')]
-    res = run(other + ['--cfg-options', "model.neck.type=SKEM"], str(root), env)
+    res = run(other + ['--cfg-options', 'model.neck.type=SKEM'], str(root), env)
     assert res.returncode == 1, (res.stdout + res.stderr)[-3000:]
     assert f'checkpoint {ckpt} does not match the model' in res.stderr
     assert 'neck.core' in res.stderr and 'Traceback' not in res.stderr

@@ -403,3 +403,30 @@ def test_train_step_through_the_data_preprocessor():
     model.train()
     log_vars = model.train_step(data, optim)
     assert 'loss' in log_vars and torch.isfinite(log_vars['loss'])
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+def test_non_finite_loss_names_the_task_and_leaves_the_weights_untouched(bad):
+    from mmengine.logging import MessageHub
+    from mmengine.optim import OptimWrapper
+
+    from mmkem.models.segmentors import NonFiniteLossError
+
+    model = _build()
+    model.train()
+    inputs, samples = _batch()
+    # A diverged depth head (the same happens after a too-large step or an AMP overflow).
+    with torch.no_grad():
+        next(model.heads['depth'].parameters()).view(-1)[0] = bad
+    data = dict(inputs=inputs, data_samples=samples)
+    params = [p for p in model.parameters() if p.requires_grad]
+    before = [p.detach().clone() for p in params]
+    MessageHub.get_current_instance().update_info('iter', 41)
+    with pytest.raises(NonFiniteLossError) as info:
+        model.train_step(data, OptimWrapper(torch.optim.SGD(params, lr=0.1)))
+    message = str(info.value)
+    assert info.value.tasks == ['depth']
+    assert "at iteration 42 in task(s) ['depth']: depth.loss_depth_l1=" in message
+    assert 'semseg.loss_ce=' in message and '--resume' in message
+    for p, b in zip(params, before):
+        torch.testing.assert_close(p, b, rtol=0, atol=0, equal_nan=True)
