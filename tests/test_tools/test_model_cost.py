@@ -1,0 +1,64 @@
+"""tools/analysis/model_cost.py at a tiny size: one config, one step, in its own subprocess."""
+
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+KEM_CONFIG = 'configs/kem/kem_swin-t_40k_nyud-448x576.py'
+
+
+def _load_tool():
+    path = osp.join(REPO, 'tools', 'analysis', 'model_cost.py')
+    spec = importlib.util.spec_from_file_location('model_cost_tool', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_model_cost_tiny_run(tmp_path):
+    tool = _load_tool()
+    out = tmp_path / 'cost'
+    # the config path relative to the repository root works from any directory
+    tool.main(
+        ['--configs', KEM_CONFIG, '--size', '64', '64', '--batch-size', '1', '--warmup', '0',
+         '--steps', '1', '--neck-repeats', '1', '--device', 'cpu', '--out', str(out)]
+    )  # fmt: skip
+    saved = json.loads((out / 'results.json').read_text())
+    assert (out / 'results.md').read_text().count('| KEM |') == 1
+    meta = saved['meta']
+    assert meta['size'] == [64, 64] and meta['batch_size'] == 1 and meta['steps'] == 1
+    assert 'random' in meta['weights']
+    (model,) = saved['models']
+    assert model['neck'] == 'KEM'
+    assert model['config'].endswith(KEM_CONFIG)
+    # Swin-T (about 27.5M) is frozen: trainable = task branches, neck and heads
+    assert 25e6 < model['params'] < 50e6
+    assert 0 < model['trainable_params'] < model['params'] - 25e6
+    # KEM at C = 256: six C x C projections with bias, the 20 x 256 memory and two LayerNorms
+    assert model['neck_params'] == 6 * (256 * 256 + 256) + 20 * 256 + 2 * 2 * 256
+    assert model['neck_share_of_trainable'] == pytest.approx(
+        model['neck_params'] / model['trainable_params']
+    )
+    assert len(model['step_s']) == 1 and model['step_s'][0] > 0
+    assert model['steps_per_s_best'] == pytest.approx(1 / model['best_step_s'])
+    assert len(model['cpu_step_s']) == 1 and model['cpu_step_s'][0] > 0
+    # memory: the built model holds at least its float32 parameters; the peak is above that
+    assert model['peak_rss_reset_after_build'] is True
+    assert model['rss_built_mb'] - model['rss_imports_mb'] > 4 * model['params'] / 2**20 * 0.9
+    assert model['peak_over_imports_mb'] >= model['peak_over_built_mb'] > 0
+    assert 0 < model['neck_fwd_bwd_s'] and model['neck_share_of_step'] == pytest.approx(
+        model['neck_fwd_bwd_s'] / model['best_step_s']
+    )
+    assert saved['ratios_to_first']['KEM']['speed_median'] == pytest.approx(1.0)
+    assert saved['paper']['TaskCrossAttention']['steps_per_s'] == pytest.approx(3.68)
+
+
+def test_model_cost_rejects_bad_arguments():
+    tool = _load_tool()
+    with pytest.raises(ValueError, match='--steps'):
+        tool.parse_args(['--steps', '0'])
+    with pytest.raises(ValueError, match='not found'):
+        tool.resolve_config('configs/none.py')
