@@ -40,7 +40,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import platform
 import statistics
 import subprocess
 import sys
@@ -117,58 +116,7 @@ def _reset_peak_rss():
         return False
 
 
-def cpu_name():
-    """The CPU model from /proc/cpuinfo (Linux), else what ``platform`` knows."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 # ---------------------------------------------------------------------- one model (subprocess)
-def synthetic_batch(model, batch_size, size, seed=0):
-    """A fixed batch with every task's ground truth, packed as ``PackMultiTaskInputs`` packs it."""
-    import torch
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-
-    from mmkem.structures import get_task_spec
-
-    gen = torch.Generator().manual_seed(seed)
-    height, width = size
-    inputs, samples = [], []
-    for _ in range(batch_size):
-        inputs.append(torch.randint(0, 256, (3, height, width), generator=gen, dtype=torch.uint8))
-        sample = SegDataSample(
-            metainfo=dict(
-                img_shape=(height, width), ori_shape=(height, width), tasks=list(model.tasks)
-            )
-        )
-        fields = {}
-        for task in model.tasks:
-            spec = get_task_spec(task)
-            if spec.is_segmentation:
-                gt = torch.randint(
-                    0, model.heads[task].out_channels, (1, height, width), generator=gen
-                )
-            elif spec.kind == 'depth':
-                gt = 0.5 + 4.5 * torch.rand(1, height, width, generator=gen)
-            elif spec.kind == 'normals':
-                gt = torch.nn.functional.normalize(
-                    torch.randn(3, height, width, generator=gen), dim=0
-                )
-            else:
-                gt = (torch.rand(1, height, width, generator=gen) > 0.5).float()
-            fields[spec.gt_field] = PixelData(data=gt)
-        sample.set_data(fields)
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
-
-
 def time_neck(model, data, repeats, device):
     """Best seconds of the neck's forward+backward on the task encoders' maps of ``data``."""
     import torch
@@ -201,6 +149,7 @@ def measure_model(config, args):
     from mmseg.registry import MODELS
 
     import mmkem  # noqa: F401
+    from mmkem.apis.benchmarking import synthetic_batch
 
     torch.set_num_threads(args.threads)
     device = args.device
@@ -371,6 +320,8 @@ def main(argv=None):
         print(f'measuring {config} ...', flush=True)
         results.append(run_worker(config, args))
     import torch
+
+    from mmkem.apis.benchmarking import cpu_name
 
     device = (
         torch.cuda.get_device_name(args.device)

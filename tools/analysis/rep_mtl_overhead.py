@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import platform
 import statistics
 import time
 from datetime import datetime, timezone
@@ -34,14 +33,12 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import mmkem  # noqa: F401
 import mmkem.models.regularizers  # noqa: F401
-from mmkem.structures import get_task_spec
+from mmkem.apis.benchmarking import cpu_name, synthetic_batch
 
 
 def parse_args():
@@ -63,50 +60,6 @@ def parse_args():
         help='override config keys, e.g. model.backbone.depth=18',
     )  # fmt: skip
     return parser.parse_args()
-
-
-def synthetic_batch(model, batch_size, size, seed=0):
-    """A fixed batch with every task's ground truth, in the packer's format (internals.md)."""
-    gen = torch.Generator().manual_seed(seed)
-    height, width = size
-    inputs, samples = [], []
-    for _ in range(batch_size):
-        inputs.append(torch.randint(0, 256, (3, height, width), generator=gen, dtype=torch.uint8))
-        sample = SegDataSample(
-            metainfo=dict(
-                img_shape=(height, width), ori_shape=(height, width), tasks=list(model.tasks)
-            )
-        )
-        fields = {}
-        for task in model.tasks:
-            spec = get_task_spec(task)
-            channels = model.heads[task].out_channels
-            if spec.is_segmentation:
-                gt = torch.randint(0, channels, (1, height, width), generator=gen)
-            elif spec.kind == 'depth':
-                gt = 0.5 + 4.5 * torch.rand(1, height, width, generator=gen)
-            elif spec.kind == 'normals':
-                gt = torch.nn.functional.normalize(
-                    torch.randn(3, height, width, generator=gen), dim=0
-                )
-            else:
-                gt = (torch.rand(1, height, width, generator=gen) > 0.5).float()
-            fields[spec.gt_field] = PixelData(data=gt)
-        sample.set_data(fields)
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def cpu_name():
-    """The CPU model from /proc/cpuinfo (Linux), else what ``platform`` knows."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def time_steps(model, optim_wrapper, data, steps, device):
