@@ -13,6 +13,7 @@ from .pascal_context import (
     PASCALContextMTDataset,
     decode_pascal_part,
 )
+from .sort_of_clevr import SortOfCLEVRDataset, generate_sort_of_clevr
 
 __all__ = [
     'HUMAN_PARTS_CLASSES',
@@ -24,7 +25,9 @@ __all__ = [
     'NYUV2_13_CLASSES',
     'PASCAL_CONTEXT_CLASSES',
     'PASCALContextMTDataset',
+    'SortOfCLEVRDataset',
     'decode_pascal_part',
+    'generate_sort_of_clevr',
     'make_demo_nyud',
     'transforms',
 ]

@@ -19,7 +19,7 @@ CONFIGS = sorted(
     osp.relpath(p, REPO)
     for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
     # configs/mmseg_kem/ are plain mmseg models (tests/test_configs/test_mmseg_kem_configs.py);
-    # configs/sort_of_clevr/ are reasoning models (tests/test_tools/test_sort_of_clevr_experiment.py)
+    # configs/sort_of_clevr/ are reasoning models (tests/test_models/test_reasoning/)
     if '_base_' not in p and 'mmseg_kem' not in p and 'sort_of_clevr' not in p
 )
 

@@ -2,9 +2,11 @@ from . import functional
 from .delta_p import delta_p, delta_p_per_task
 from .functional import delta_m, relative_gain
 from .multi_task_metric import MultiTaskMetric
+from .sort_of_clevr_metric import SortOfCLEVRMetric
 
 __all__ = [
     'MultiTaskMetric',
+    'SortOfCLEVRMetric',
     'delta_m',
     'delta_p',
     'delta_p_per_task',

@@ -1,0 +1,4 @@
+# sKEM ('task_axis'), long-tailed training set (asked colour ~ rank^-2); balanced test set.
+_base_ = ['skem-task-axis_sort-of-clevr.py']
+
+train_dataloader = dict(dataset=dict(long_tail=dict(_delete_=True, target='colour', exponent=2.0)))

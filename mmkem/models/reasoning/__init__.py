@@ -1,0 +1,3 @@
+from .relational_reasoner import RelationalReasoner
+
+__all__ = ['RelationalReasoner']
