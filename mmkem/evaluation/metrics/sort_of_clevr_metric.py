@@ -6,13 +6,9 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmseg.registry import METRICS
 
-__all__ = ['SortOfCLEVRMetric']
+from ...datasets.sort_of_clevr import QUESTION_TYPES
 
-#: Question type names in (family, subtype) order (as in the dataset; no import needed).
-_QUESTION_TYPES = (
-    ('shape', 'left', 'top'),
-    ('closest_shape', 'furthest_shape', 'count'),
-)
+__all__ = ['SortOfCLEVRMetric']
 
 
 def _numpy(value) -> np.ndarray:
@@ -65,7 +61,7 @@ class SortOfCLEVRMetric(BaseMetric):
             non_relational=pct(hits[0].sum(), total[0].sum()),
             relational=pct(hits[1].sum(), total[1].sum()),
         )
-        for family, names in enumerate(_QUESTION_TYPES):
+        for family, names in enumerate(QUESTION_TYPES):
             for subtype, name in enumerate(names):
                 metrics[name] = pct(hits[family, subtype], total[family, subtype])
         return metrics
