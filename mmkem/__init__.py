@@ -7,13 +7,16 @@ TRANSFORMS, METRICS, VISUALIZERS), so a config needs only::
     default_scope = 'mmseg'
 """
 
+# The rooms first, then the table of task kinds and tasks that names their functions
+# (mmkem/tasks/kinds.py); the rooms only look the table up at run time.
 from . import (
     apis,
     datasets,
     engine,
     evaluation,
     models,
-    structures,  # noqa: I001  (task specs first: the modules below read them)
+    structures,
+    tasks,  # noqa: I001
     visualization,
 )
 from .version import __version__
@@ -26,5 +29,6 @@ __all__ = [
     'evaluation',
     'models',
     'structures',
+    'tasks',
     'visualization',
 ]

@@ -11,10 +11,8 @@ import sys
 # Find mmkem from a source checkout without PYTHONPATH or `pip install -e .`.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.runner import Runner  # noqa: E402
-
 import mmkem  # noqa: E402,F401  (registers mmkem's modules even if the config has no custom_imports)
-from mmkem.apis import add_common_args, clear_errors, load_config  # noqa: E402
+from mmkem.apis import add_common_args, build_runner, clear_errors, load_config  # noqa: E402
 from mmkem.engine import check_checkpoint_matches  # noqa: E402
 
 
@@ -68,7 +66,7 @@ def main():
         cfg.test_evaluator['keep_results'] = True
 
     with clear_errors():
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg)
         check_checkpoint_matches(runner.model, args.checkpoint, args.config)
         runner.test()
 

@@ -14,11 +14,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import Runner, find_latest_checkpoint  # noqa: E402
-from mmseg.registry import RUNNERS  # noqa: E402
+from mmengine.runner import find_latest_checkpoint  # noqa: E402
 
 import mmkem  # noqa: E402,F401  (registers mmkem's modules even if the config has no custom_imports)
-from mmkem.apis import add_common_args, clear_errors, load_config  # noqa: E402
+from mmkem.apis import add_common_args, build_runner, clear_errors, load_config  # noqa: E402
 from mmkem.engine import check_checkpoint_matches  # noqa: E402
 
 
@@ -68,7 +67,7 @@ def main():
         cfg.load_from = args.resume
 
     with clear_errors():
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        runner = build_runner(cfg)
         if cfg.resume:
             # mmengine resumes with strict=False: refuse another model's checkpoint up front.
             ckpt = cfg.load_from or find_latest_checkpoint(runner.work_dir)

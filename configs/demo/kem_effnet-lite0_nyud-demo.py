@@ -6,12 +6,13 @@
 _base_ = ['../kem/kem_swin-t_40k_nyud-448x576.py']
 
 data_root = 'data/nyud_demo'
+# The task list, written once; `_base_ = [this file]` plus `tasks = ['semseg', 'depth']` trains and
+# evaluates those two.
 tasks = ['semseg', 'depth', 'normals']
 channels = 96
 max_iters = 300
 
 model = dict(
-    tasks=tasks,
     data_preprocessor=dict(mean=[127.5] * 3, std=[127.5] * 3, bgr_to_rgb=True, size_divisor=32),
     backbone=dict(
         _delete_=True,
@@ -25,10 +26,8 @@ model = dict(
         in_channels=[40, 112, 320], in_index=[0, 1, 2], out_index=0, channels=channels
     ),
     task_encoder=dict(num_heads=4),
-    neck=dict(in_channels=channels, num_tasks=len(tasks), num_slots=20, topk=3),
+    interaction=dict(num_slots=20, topk=3),
     task_decoder=dict(num_heads=4),
-    heads=dict(in_channels=channels),
-    loss_weighting=dict(weights=dict(semseg=1.0, depth=1.0, normals=1.0)),
 )
 
 crop_size = (112, 144)
@@ -41,13 +40,11 @@ train_pipeline = [
     dict(type='PackMultiTaskInputs'),
 ]
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    dataset=dict(data_root=data_root, tasks=tasks, pipeline=train_pipeline),
+    batch_size=8, num_workers=2, dataset=dict(data_root=data_root, pipeline=train_pipeline)
 )
-val_dataloader = dict(batch_size=4, num_workers=1, dataset=dict(data_root=data_root, tasks=tasks))
+val_dataloader = dict(batch_size=4, num_workers=1, dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
-val_evaluator = dict(tasks=tasks, references=None)
+val_evaluator = dict(references=None)
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))

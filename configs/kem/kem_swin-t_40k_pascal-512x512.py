@@ -6,17 +6,7 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/schedules/adamw_poly_40k.py',
 ]
-tasks = ['semseg', 'human_parts', 'sal']
 model = dict(
-    tasks=tasks,
-    neck=dict(num_tasks=3),
-    # semseg has 21 classes here (the spec's default is NYUD-v2's 40); the others follow their spec.
-    heads=dict(
-        _delete_=True,
-        semseg=dict(type='DenseTaskHead', out_channels=21),
-        human_parts=dict(type='DenseTaskHead'),
-        sal=dict(type='DenseTaskHead'),
-    ),
-    loss_weighting=dict(weights=dict(_delete_=True, semseg=1.0, human_parts=2.0, sal=30.0)),
+    loss_weighting=dict(weights=dict(semseg=1.0, human_parts=2.0, sal=30.0)),
 )
 optim_wrapper = dict(optimizer=dict(lr=2.5e-5))

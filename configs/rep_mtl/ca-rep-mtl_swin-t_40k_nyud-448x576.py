@@ -1,4 +1,4 @@
-# "KEM w/ CA" (cross-attention neck) + Rep-MTL on NYUD-v2. TaskCrossAttention has a single
+# "KEM w/ CA" (cross-attention interaction) + Rep-MTL on NYUD-v2. TaskCrossAttention has a single
 # implementation; MathSDPAHook makes its attention (and the ViT blocks') twice differentiable.
 _base_ = ['../baselines/ca_swin-t_40k_nyud-448x576.py']
 model = dict(

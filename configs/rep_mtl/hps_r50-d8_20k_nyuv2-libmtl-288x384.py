@@ -12,7 +12,6 @@ norm_cfg = dict(type='BN', requires_grad=True)
 max_iters = 20000
 model = dict(
     type='MultiTaskSegmentor',
-    tasks=['semseg', 'depth', 'normals'],
     data_preprocessor=dict(
         type='MultiTaskDataPreProcessor',
         mean=[123.675, 116.28, 103.53],
@@ -42,16 +41,10 @@ model = dict(
         channels=channels,
     ),
     task_encoder=None,
-    neck=None,
+    interaction=None,
     task_decoder=None,
-    heads=dict(
-        semseg=dict(type='DenseTaskHead', out_channels=13),
-        depth=dict(type='DenseTaskHead'),
-        normals=dict(type='DenseTaskHead'),
-    ),
-    loss_weighting=dict(
-        type='FixedLossWeighting', weights=dict(semseg=1.0, depth=1.0, normals=1.0)
-    ),
+    heads=dict(type='DenseTaskHead'),
+    loss_weighting=dict(type='FixedLossWeighting'),
     test_cfg=dict(mode='whole'),
 )
 optim_wrapper = dict(

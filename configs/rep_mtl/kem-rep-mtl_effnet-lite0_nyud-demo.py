@@ -2,7 +2,7 @@
 # Demo numbers are NOT NYUD-v2 numbers.
 _base_ = ['../demo/kem_effnet-lite0_nyud-demo.py']
 model = dict(
-    neck=dict(impl='plain'),
+    interaction=dict(impl='plain'),
     regularizer=dict(type='RepMTLRegularizer', lambda_tsr=1.0, lambda_csa=1.0, temperature=0.1),
 )
 custom_hooks = [

@@ -1,3 +1,4 @@
-# sKEM + Rep-MTL on NYUD-v2: the KEM + Rep-MTL config with the sKEM neck (same two switches).
+# sKEM + Rep-MTL on NYUD-v2: the KEM + Rep-MTL config with sKEM as the interaction (same two
+# switches).
 _base_ = ['./kem-rep-mtl_swin-t_40k_nyud-448x576.py']
-model = dict(neck=dict(type='SKEM'))
+model = dict(interaction=dict(type='SKEM'))

@@ -1,18 +1,8 @@
-# Single-task reference for Δm on PASCAL-Context: only semseg, no interaction neck. Its main metric is
+# Single-task reference for Δm on PASCAL-Context: only semseg, no task interaction. Its main metric is
 # the reference to put in MultiTaskMetric(references=...) of the multi-task PASCAL configs.
 _base_ = ['../kem/kem_swin-t_40k_pascal-512x512.py']
 tasks = ['semseg']
-model = dict(
-    tasks=tasks,
-    neck=None,
-    heads=dict(_delete_=True, semseg=dict(type='DenseTaskHead', out_channels=21)),
-    loss_weighting=dict(weights=dict(_delete_=True, semseg=1.0)),
-)
-train_dataloader = dict(dataset=dict(tasks=tasks))
-val_dataloader = dict(dataset=dict(tasks=tasks))
-test_dataloader = val_dataloader
-val_evaluator = dict(
-    _delete_=True, type='MultiTaskMetric', tasks=tasks, num_classes=dict(semseg=21), references=None
-)
+model = dict(interaction=None, loss_weighting=dict(_delete_=True, type='FixedLossWeighting'))
+val_evaluator = dict(_delete_=True, type='MultiTaskMetric', references=None)
 test_evaluator = val_evaluator
 default_hooks = dict(checkpoint=dict(save_best='semseg/mIoU', rule='greater'))

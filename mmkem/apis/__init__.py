@@ -1,3 +1,3 @@
-from .launch import add_common_args, clear_errors, load_config
+from .launch import add_common_args, build_runner, clear_errors, load_config
 
-__all__ = ['add_common_args', 'clear_errors', 'load_config']
+__all__ = ['add_common_args', 'build_runner', 'clear_errors', 'load_config']

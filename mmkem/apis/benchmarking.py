@@ -15,9 +15,9 @@ __all__ = ['cpu_name', 'synthetic_batch']
 def synthetic_batch(model, batch_size: int, size: Sequence[int], seed: int = 0) -> dict:
     """A fixed batch with every task's ground truth, as ``PackMultiTaskInputs`` packs it.
 
-    Images are random uint8 ``(3, H, W)``; segmentation labels uniform over the head's classes,
-    depth uniform in ``[0.5, 5]`` m, normals random unit vectors, binary tasks random 0/1, each in
-    its task's ``gt_field`` (docs/internals.md).
+    Images are random uint8 ``(3, H, W)``; each task's ground truth is its kind's ``synthetic``
+    map (segmentation labels uniform over the head's classes, depth uniform in ``[0.5, 5]`` m,
+    normals random unit vectors, binary tasks random 0/1) in its ``gt_field`` (docs/internals.md).
 
     Args:
         model: A :class:`~mmkem.models.MultiTaskSegmentor` (``tasks`` and ``heads`` are read).
@@ -42,17 +42,8 @@ def synthetic_batch(model, batch_size: int, size: Sequence[int], seed: int = 0) 
         fields = {}
         for task in model.tasks:
             spec = get_task_spec(task)
-            if spec.is_segmentation:
-                channels = model.heads[task].out_channels
-                gt = torch.randint(0, channels, (1, height, width), generator=gen)
-            elif spec.kind == 'depth':
-                gt = 0.5 + 4.5 * torch.rand(1, height, width, generator=gen)
-            elif spec.kind == 'normals':
-                gt = torch.nn.functional.normalize(
-                    torch.randn(3, height, width, generator=gen), dim=0
-                )
-            else:
-                gt = (torch.rand(1, height, width, generator=gen) > 0.5).float()
+            channels = model.heads[task].out_channels
+            gt = spec.task_kind.synthetic(gen, channels, height, width)
             fields[spec.gt_field] = PixelData(data=gt)
         sample.set_data(fields)
         samples.append(sample)

@@ -7,7 +7,8 @@ import os.path as osp
 from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config
-from mmengine.runner import Runner
+
+from .launch import build_runner
 
 __all__ = ['DEMO_CONFIG', 'ensure_demo_data', 'format_comparison', 'run_demo']
 
@@ -84,7 +85,7 @@ def run_demo(
     cfg.work_dir = work_dir
     ensure_demo_data(cfg.train_dataloader.dataset.data_root)
 
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     # The untrained model: the same initialisation training starts from (pretrained frozen
     # backbone, freshly initialised task branches), evaluated on the val split.
     runner.model.init_weights()

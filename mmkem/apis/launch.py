@@ -15,8 +15,18 @@ from typing import Iterator
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
+from mmengine.runner import Runner
+from mmseg.registry import RUNNERS
 
-__all__ = ['add_common_args', 'clear_errors', 'load_config', 'setup_cpu_distributed']
+from mmkem.engine import fill_task_config
+
+__all__ = [
+    'add_common_args',
+    'build_runner',
+    'clear_errors',
+    'load_config',
+    'setup_cpu_distributed',
+]
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -43,6 +53,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def load_config(args: argparse.Namespace) -> Config:
     """Read the config, apply --cfg-options, --work-dir and --launcher like mmseg's tools do.
 
+    The config's top-level ``tasks`` and ``num_classes`` are then filled into the model, the
+    datasets and the evaluators (:func:`mmkem.engine.fill_task_config`), so ``--cfg-options
+    tasks="['semseg','depth']"`` changes the task list everywhere.
+
     Without a GPU, ``--launcher pytorch`` is prepared for the CPU (see
     :func:`setup_cpu_distributed`), so that ``tools/dist_train.sh`` also runs on CPU-only machines.
     """
@@ -60,7 +74,17 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.launcher == 'pytorch' and not torch.cuda.is_available():
         setup_cpu_distributed(cfg)
-    return cfg
+    return fill_task_config(cfg)
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The config's ``runner_type`` (mmkem's configs: ``MultiTaskRunner``), else mmengine's Runner.
+
+    As mmseg's tools do.
+    """
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(fill_task_config(cfg))
 
 
 def setup_cpu_distributed(cfg: Config) -> None:

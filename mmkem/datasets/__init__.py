@@ -1,12 +1,7 @@
 from . import transforms
 from .demo_nyud import make_demo_nyud
 from .nyud import NYUD40_CLASSES, NYUDv2Dataset
-from .nyuv2_libmtl import (
-    NYUV2_13_CLASSES,
-    LibMTLNYUv2Dataset,
-    LoadImageFromNpy,
-    LoadLibMTLAnnotations,
-)
+from .nyuv2_libmtl import NYUV2_13_CLASSES, LibMTLNYUv2Dataset
 from .pascal_context import (
     HUMAN_PARTS_CLASSES,
     PASCAL_CONTEXT_CLASSES,
@@ -18,8 +13,6 @@ from .sort_of_clevr import SortOfCLEVRDataset, generate_sort_of_clevr
 __all__ = [
     'HUMAN_PARTS_CLASSES',
     'LibMTLNYUv2Dataset',
-    'LoadImageFromNpy',
-    'LoadLibMTLAnnotations',
     'NYUD40_CLASSES',
     'NYUDv2Dataset',
     'NYUV2_13_CLASSES',

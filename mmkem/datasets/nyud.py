@@ -5,9 +5,11 @@ from typing import Dict, List
 
 from mmseg.registry import DATASETS
 
+from mmkem.visualization.colorize import voc_palette
+
 from .base import MultiTaskDataset
 
-__all__ = ['NYUD40_CLASSES', 'NYUD_LAYOUT', 'NYUDv2Dataset', 'nyud_palette']
+__all__ = ['NYUD40_CLASSES', 'NYUD_LAYOUT', 'NYUDv2Dataset']
 
 #: The 40 classes of Gupta et al. (2013), in the order of the release's label ids 1..40
 #: (train ids 0..39).
@@ -20,25 +22,6 @@ NYUD40_CLASSES = (
     'sink', 'lamp', 'bathtub', 'bag', 'otherstructure', 'otherfurniture', 'otherprop',
 )
 # fmt: on
-
-
-def nyud_palette(num_classes: int = 40) -> List[List[int]]:
-    """Colours of the train ids ``0..num_classes-1``: the PASCAL VOC colour map of ids ``1..N``.
-
-    The VOC bit-interleaving map is the usual deterministic choice for label colours; release id
-    ``i`` (train id ``i - 1``) gets VOC colour ``i``, so id 0 (void) would be black.
-    """
-    palette = []
-    for label in range(1, num_classes + 1):
-        r = g = b = 0
-        c = label
-        for shift in range(7, -1, -1):
-            r |= (c & 1) << shift
-            g |= ((c >> 1) & 1) << shift
-            b |= ((c >> 2) & 1) << shift
-            c >>= 3
-        palette.append([r, g, b])
-    return palette
 
 
 #: The expected folder layout, shown by the errors of :class:`NYUDv2Dataset`.
@@ -96,7 +79,7 @@ class NYUDv2Dataset(MultiTaskDataset):
 
     METAINFO = dict(
         classes=NYUD40_CLASSES,
-        palette=nyud_palette(len(NYUD40_CLASSES)),
+        palette=voc_palette(len(NYUD40_CLASSES)),
         tasks=('semseg', 'depth', 'normals', 'edge'),
     )
 

@@ -13,9 +13,10 @@ import numpy as np
 import scipy.io
 from mmseg.registry import DATASETS
 
+from mmkem.visualization.colorize import voc_palette
+
 from .base import MultiTaskDataset
-from .nyud import nyud_palette
-from .transforms.loading import register_annotation_decoder
+from .transforms.decoders import image_shape, register_annotation_decoder
 
 __all__ = [
     'HUMAN_PARTS_CLASSES',
@@ -176,16 +177,16 @@ def label_boundaries(label: np.ndarray) -> np.ndarray:
 
 
 @register_annotation_decoder('pascal_part')
-def _pascal_part_decoder(content: bytes, path: str, shape: Tuple[int, int]) -> np.ndarray:
+def _pascal_part_decoder(content: bytes, path: str, results: dict) -> np.ndarray:
     try:
         mat = scipy.io.loadmat(io.BytesIO(content), squeeze_me=True, struct_as_record=False)
     except Exception as err:  # scipy raises several types for broken files
         raise ValueError(f'{path}: cannot read the .mat file ({err})') from err
-    return decode_pascal_part(mat, shape, name=path)
+    return decode_pascal_part(mat, image_shape(results), name=path)
 
 
 @register_annotation_decoder('half_threshold')
-def _half_threshold_decoder(content: bytes, path: str, shape: Tuple[int, int]) -> np.ndarray:
+def _half_threshold_decoder(content: bytes, path: str, results: dict) -> np.ndarray:
     """Distilled saliency: ``v / 255 > 0.5`` (ASTMT's ``_load_sal_distilled``)."""
     raw = mmcv.imfrombytes(content, flag='unchanged', backend='pillow')
     raw = raw[..., 0] if raw.ndim == 3 else raw
@@ -193,7 +194,7 @@ def _half_threshold_decoder(content: bytes, path: str, shape: Tuple[int, int]) -
 
 
 @register_annotation_decoder('label_boundaries')
-def _label_boundaries_decoder(content: bytes, path: str, shape: Tuple[int, int]) -> np.ndarray:
+def _label_boundaries_decoder(content: bytes, path: str, results: dict) -> np.ndarray:
     """Edges as label boundaries of a ``LabelMap`` ``.mat`` or of a label ``.png``."""
     if osp.splitext(path)[1].lower() == '.mat':
         mat = scipy.io.loadmat(io.BytesIO(content))
@@ -248,9 +249,9 @@ class PASCALContextMTDataset(MultiTaskDataset):
 
     METAINFO = dict(
         classes=PASCAL_CONTEXT_CLASSES,
-        palette=[[0, 0, 0]] + nyud_palette(len(PASCAL_CONTEXT_CLASSES) - 1),
+        palette=voc_palette(len(PASCAL_CONTEXT_CLASSES), first_id=0),
         human_parts_classes=HUMAN_PARTS_CLASSES,
-        human_parts_palette=[[0, 0, 0]] + nyud_palette(len(HUMAN_PARTS_CLASSES) - 1),
+        human_parts_palette=voc_palette(len(HUMAN_PARTS_CLASSES), first_id=0),
         tasks=('semseg', 'human_parts', 'sal', 'normals', 'edge'),
     )
 
@@ -284,18 +285,18 @@ class PASCALContextMTDataset(MultiTaskDataset):
         folder = osp.join(self.data_root, self.FOLDERS['edge'][0])
         return 'labelmap' if osp.isdir(folder) else 'semseg'
 
-    def _path(self, kind: str, sample_id: str, required: bool = True) -> Optional[str]:
-        """Path of the ``kind`` file of ``sample_id``; None when absent and not ``required``."""
-        if kind == 'edge' and self.edge_source == 'semseg':
-            kind = 'semseg'
-        folder, ext = self.FOLDERS[kind]
+    def _path(self, what: str, sample_id: str, required: bool = True) -> Optional[str]:
+        """Path of the ``what`` file of ``sample_id``; None when absent and not ``required``."""
+        if what == 'edge' and self.edge_source == 'semseg':
+            what = 'semseg'
+        folder, ext = self.FOLDERS[what]
         path = osp.join(self.data_root, folder, sample_id + ext)
         if osp.isfile(path):
             return path
         if not required:
             return None
         raise FileNotFoundError(
-            f'{type(self).__name__}: id {sample_id!r} of {self.ann_file} has no {kind} file '
+            f'{type(self).__name__}: id {sample_id!r} of {self.ann_file} has no {what} file '
             f'{path}. Expected layout:\n{PASCAL_CONTEXT_LAYOUT}'
         )
 

@@ -7,6 +7,7 @@ from .checkpoint_check import (
 )
 from .checkpoint_compat import allow_mmengine_checkpoint_globals
 from .hooks import MultiTaskVisualizationHook, RNGStateHook
+from .runner import MultiTaskRunner, fill_task_config
 
 __all__ = [
     'AtomicLocalBackend',
@@ -16,6 +17,8 @@ __all__ = [
     'allow_mmengine_checkpoint_globals',
     'checkpoint_compat',
     'hooks',
+    'MultiTaskRunner',
     'MultiTaskVisualizationHook',
     'RNGStateHook',
+    'fill_task_config',
 ]

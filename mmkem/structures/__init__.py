@@ -1,3 +1,36 @@
-from .tasks import TASK_SPECS, TaskSpec, get_task_spec, get_task_specs, register_task
+from .pixel_data import get_field, pixel_array
+from .tasks import (
+    TASK_KINDS,
+    TASK_SPECS,
+    KindMetrics,
+    TaskKind,
+    TaskSpec,
+    check_task_list,
+    get_kind,
+    get_task_spec,
+    get_task_specs,
+    metric_directions,
+    register_kind,
+    register_task,
+    spec_of_field,
+    task_classes,
+)
 
-__all__ = ['TASK_SPECS', 'TaskSpec', 'get_task_spec', 'get_task_specs', 'register_task']
+__all__ = [
+    'KindMetrics',
+    'TASK_KINDS',
+    'TASK_SPECS',
+    'TaskKind',
+    'TaskSpec',
+    'check_task_list',
+    'get_field',
+    'get_kind',
+    'get_task_spec',
+    'get_task_specs',
+    'metric_directions',
+    'pixel_array',
+    'register_kind',
+    'register_task',
+    'spec_of_field',
+    'task_classes',
+]

@@ -3,7 +3,6 @@
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine.dist import master_only
 from mmengine.visualization import Visualizer
 from mmseg.registry import VISUALIZERS
 
@@ -56,7 +55,6 @@ class MultiTaskLocalVisualizer(Visualizer):
         self.palettes = dict(palettes or {})
         self.title_height = int(title_height)
 
-    @master_only
     def add_datasample(
         self,
         name: str,
@@ -108,8 +106,8 @@ class MultiTaskLocalVisualizer(Visualizer):
         self.set_image(panel)
         if show:
             self.show(panel, win_name=name, wait_time=wait_time)
-        if out_file is not None:
+        if out_file is not None:  # any process: each writes the panels of its own samples
             save_panel(panel, out_file)
-        else:
+        else:  # the vis backends (mmengine writes from the main process only)
             self.add_image(name, panel, step)
         return panel

@@ -1,15 +1,9 @@
 """PNG panels of multi-task predictions: the image, and each task's ground truth and prediction.
 
-Only numpy and OpenCV: usable from the visualizer, the hook, the demo and a notebook alike. Images
-are RGB uint8 (H, W, 3) throughout; :func:`save_panel` converts to BGR for ``cv2.imwrite``.
-
-How each task kind is drawn (the kind comes from the task spec, ``mmkem/structures/tasks.py``):
-
-- segmentation: label colours from the palette; the ignore label (255) is black.
-- depth: the viridis colour map over the sample's valid ground-truth range (1st to 99th percentile,
-  shared by ground truth and prediction so they compare); invalid ground truth (``<= 0``) is black.
-- normals: ``(n + 1) / 2`` as RGB; all-zero (invalid) ground truth is black.
-- edge, saliency: grey levels (probability × 255); ignored ground truth (255) is mid grey.
+Only numpy and OpenCV: usable from the visualizer, the demo and a notebook alike. Images are RGB
+uint8 (H, W, 3) throughout; :func:`save_panel` converts to BGR for ``cv2.imwrite``. Each task map
+is drawn by its task kind's ``colorize`` entry (``mmkem/tasks/kinds.py``; the colours are in
+:mod:`mmkem.visualization.colorize`).
 """
 
 import os
@@ -19,14 +13,19 @@ from typing import List, Mapping, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ..structures.tasks import TASK_SPECS, TaskSpec, get_task_spec
+from mmkem.structures import (
+    TASK_SPECS,
+    TaskSpec,
+    get_field,
+    get_task_spec,
+    pixel_array,
+    task_classes,
+)
+from mmkem.utils.image_io import read_image
+
+from .colorize import default_palette
 
 __all__ = [
-    'default_palette',
-    'colorize_labels',
-    'colorize_depth',
-    'colorize_normals',
-    'colorize_probability',
     'render_task_map',
     'palette_for',
     'read_rgb',
@@ -34,126 +33,7 @@ __all__ = [
     'render_multitask_panel',
     'save_panel',
     'save_multitask_panels',
-    'IGNORE_GREY',
 ]
-
-#: Colour of ignored pixels of edge and saliency ground truth.
-IGNORE_GREY = (128, 128, 128)
-
-
-def default_palette(num_classes: int = 256) -> np.ndarray:
-    """The PASCAL VOC colour map (bit-interleaved label ids): distinct, deterministic colours.
-
-    Args:
-        num_classes (int): Number of colours. Defaults to 256.
-
-    Returns:
-        np.ndarray: (num_classes, 3) uint8 RGB; entry 0 is black.
-    """
-    palette = np.zeros((num_classes, 3), dtype=np.uint8)
-    for label in range(num_classes):
-        cid, r, g, b = label, 0, 0, 0
-        for shift in range(7, -1, -1):
-            r |= ((cid >> 0) & 1) << shift
-            g |= ((cid >> 1) & 1) << shift
-            b |= ((cid >> 2) & 1) << shift
-            cid >>= 3
-        palette[label] = (r, g, b)
-    return palette
-
-
-def colorize_labels(
-    labels: np.ndarray,
-    palette: Sequence[Sequence[int]],
-    ignore_index: Optional[int] = 255,
-    ignore_color: Tuple[int, int, int] = (0, 0, 0),
-) -> np.ndarray:
-    """Colour a label map with a palette.
-
-    Args:
-        labels (np.ndarray): Integer labels, (H, W) or (1, H, W).
-        palette (Sequence): (C, 3) RGB colours; label l gets ``palette[l]``.
-        ignore_index (int, optional): Label drawn in ``ignore_color``. Defaults to 255.
-        ignore_color (tuple): RGB of ignored pixels and of labels the palette lacks.
-            Defaults to black.
-
-    Returns:
-        np.ndarray: (H, W, 3) uint8 RGB.
-    """
-    labels = np.asarray(labels).reshape(np.asarray(labels).shape[-2:]).astype(np.int64)
-    palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
-    out = np.empty(labels.shape + (3,), dtype=np.uint8)
-    out[:] = ignore_color
-    known = (labels >= 0) & (labels < len(palette))
-    if ignore_index is not None:
-        known &= labels != ignore_index
-    out[known] = palette[labels[known]]
-    return out
-
-
-def colorize_depth(
-    depth: np.ndarray,
-    vmin: float,
-    vmax: float,
-    invalid: Optional[np.ndarray] = None,
-    colormap: int = cv2.COLORMAP_VIRIDIS,
-) -> np.ndarray:
-    """Colour a depth map with an OpenCV colour map; ``invalid`` pixels are black.
-
-    Args:
-        depth (np.ndarray): Depth in metres, (H, W) or (1, H, W).
-        vmin (float): Depth shown at the low end of the colour map.
-        vmax (float): Depth shown at the high end.
-        invalid (np.ndarray, optional): (H, W) bool mask drawn black. Defaults to None.
-        colormap (int): OpenCV colour map id. Defaults to ``cv2.COLORMAP_VIRIDIS``.
-
-    Returns:
-        np.ndarray: (H, W, 3) uint8 RGB.
-    """
-    depth = np.asarray(depth, dtype=np.float64)
-    depth = depth.reshape(depth.shape[-2:])
-    scale = max(float(vmax) - float(vmin), 1e-6)
-    level = np.clip((np.nan_to_num(depth) - vmin) / scale * 255, 0, 255).astype(np.uint8)
-    out = cv2.cvtColor(cv2.applyColorMap(level, colormap), cv2.COLOR_BGR2RGB)
-    if invalid is not None:
-        out[np.asarray(invalid).reshape(depth.shape)] = 0
-    return out
-
-
-def colorize_normals(normals: np.ndarray) -> np.ndarray:
-    """Show unit normals as ``(n + 1) / 2`` RGB; all-zero vectors (invalid) are black.
-
-    Args:
-        normals (np.ndarray): (3, H, W) vectors (x, y, z) in [-1, 1].
-
-    Returns:
-        np.ndarray: (H, W, 3) uint8 RGB.
-    """
-    normals = np.asarray(normals, dtype=np.float64)
-    if normals.ndim != 3 or normals.shape[0] != 3:
-        raise ValueError(f'normals must have shape (3, H, W), got {tuple(normals.shape)}')
-    rgb = np.clip((normals.transpose(1, 2, 0) + 1) / 2 * 255 + 0.5, 0, 255).astype(np.uint8)
-    rgb[~np.any(normals != 0, axis=0)] = 0
-    return rgb
-
-
-def colorize_probability(prob: np.ndarray, ignore_index: Optional[int] = 255) -> np.ndarray:
-    """Grey levels of a probability or {0, 1} label map; ``ignore_index`` pixels are mid grey.
-
-    Args:
-        prob (np.ndarray): Values in [0, 1] (or ``ignore_index``), (H, W) or (1, H, W).
-        ignore_index (int, optional): Value drawn in :data:`IGNORE_GREY`. Defaults to 255.
-
-    Returns:
-        np.ndarray: (H, W, 3) uint8 RGB.
-    """
-    prob = np.asarray(prob, dtype=np.float64)
-    prob = prob.reshape(prob.shape[-2:])
-    grey = (np.clip(prob, 0, 1) * 255 + 0.5).astype(np.uint8)
-    out = np.repeat(grey[..., None], 3, axis=2)
-    if ignore_index is not None:
-        out[prob == ignore_index] = IGNORE_GREY
-    return out
 
 
 def render_task_map(
@@ -163,44 +43,24 @@ def render_task_map(
     depth_range: Optional[Tuple[float, float]] = None,
     is_gt: bool = False,
 ) -> np.ndarray:
-    """Draw one task map (ground truth or prediction) by its task kind.
+    """Draw one task map (ground truth or prediction) with its task kind's colours.
 
     Args:
         spec (TaskSpec): The task's spec.
         data (np.ndarray): The map, (C, H, W) as on the data sample (C = 3 for normals, else 1).
-        palette (Sequence, optional): Segmentation colours. Defaults to None
-            (:func:`default_palette`).
-        depth_range (tuple, optional): (vmin, vmax) for depth. Defaults to None (the map's own
-            valid range).
-        is_gt (bool): Whether ``data`` is ground truth (its invalid pixels are drawn black).
-            Defaults to False.
+        palette (Sequence, optional): Colours of a label map. Defaults to None
+            (:func:`~mmkem.visualization.colorize.default_palette`).
+        depth_range (tuple, optional): ``(vmin, vmax)`` of kinds with a value range (depth).
+            Defaults to None (the map's own range).
+        is_gt (bool): Whether ``data`` is ground truth (its invalid and ignored pixels are drawn
+            as such). Defaults to False.
 
     Returns:
         np.ndarray: (H, W, 3) uint8 RGB.
     """
-    data = np.asarray(data)
-    if spec.kind == 'segmentation':
-        return colorize_labels(
-            data, default_palette() if palette is None else palette, spec.ignore_index
-        )
-    if spec.kind == 'depth':
-        valid = np.isfinite(data) & (data > 0)
-        if depth_range is None:
-            depth_range = _valid_range(data, valid)
-        return colorize_depth(data, *depth_range, invalid=~valid if is_gt else None)
-    if spec.kind == 'normals':
-        return colorize_normals(data)
-    if spec.kind in ('edge', 'saliency'):
-        return colorize_probability(data, spec.ignore_index if is_gt else None)
-    raise ValueError(f'no drawing for task kind {spec.kind!r} (task {spec.name!r})')
-
-
-def _valid_range(depth: np.ndarray, valid: np.ndarray) -> Tuple[float, float]:
-    """1st and 99th percentiles of the valid depths, so a few outliers do not flatten the map."""
-    if not valid.any():
-        return 0.0, 1.0
-    low, high = np.percentile(depth[valid], (1, 99))
-    return float(low), float(max(high, low + 1e-6))
+    return spec.task_kind.colorize(
+        np.asarray(data), palette=palette, value_range=depth_range, is_gt=is_gt
+    )
 
 
 def _title_bar(text: str, width: int, height: int) -> np.ndarray:
@@ -257,16 +117,10 @@ def compose_grid(
 
 def _field(sample, name: str) -> Optional[np.ndarray]:
     """``sample.<name>.data`` as an array (SegDataSample or its ``to_dict()`` form), or None."""
-    value = sample.get(name) if isinstance(sample, Mapping) else getattr(sample, name, None)
-    if value is None:
+    value = get_field(sample, name)
+    if value is None or (isinstance(value, Mapping) and value.get('data') is None):
         return None
-    if isinstance(value, Mapping):
-        value = value.get('data')
-    elif hasattr(value, 'data') and not isinstance(value, np.ndarray):
-        value = value.data
-    if hasattr(value, 'detach'):
-        value = value.detach().cpu().numpy()
-    return None if value is None else np.asarray(value)
+    return pixel_array(value, name)
 
 
 def _sample_tasks(sample) -> List[str]:
@@ -308,7 +162,7 @@ def palette_for(
             break
     else:
         palette = default_palette()
-    needed = max(get_task_spec(task).channels, 1)
+    needed = max(len(task_classes(task, meta) or ()), 1)
     if len(palette) < needed:
         palette = np.concatenate([palette, default_palette(needed)[len(palette) :]])
     return palette
@@ -366,19 +220,18 @@ def render_multitask_panel(
     for task in tasks:
         spec = get_task_spec(task)
         gt, pred = maps[task]
-        palette = palette_for(task, palettes, dataset_meta) if spec.is_segmentation else None
-        depth_range = None
-        if spec.kind == 'depth':
-            ref = gt if gt is not None else pred
-            if ref is not None:
-                valid = np.isfinite(ref) & (ref > 0)
-                depth_range = _valid_range(ref, valid)
+        kind = spec.task_kind
+        palette = palette_for(task, palettes, dataset_meta) if kind.labels else None
+        ref = gt if gt is not None else pred
+        value_range = None
+        if kind.value_range is not None and ref is not None:
+            value_range = kind.value_range(ref)
         row = [('image', image)]
         if draw_gt:
-            tile = None if gt is None else render_task_map(spec, gt, palette, depth_range, True)
+            tile = None if gt is None else render_task_map(spec, gt, palette, value_range, True)
             row.append((f'{task} GT', tile))
         if draw_pred:
-            tile = None if pred is None else render_task_map(spec, pred, palette, depth_range)
+            tile = None if pred is None else render_task_map(spec, pred, palette, value_range)
             row.append((f'{task} prediction', tile))
         rows.append(row)
     return compose_grid(rows, tile_hw, title_height)
@@ -393,12 +246,9 @@ def save_panel(panel: np.ndarray, out_file: str) -> str:
     return out_file
 
 
-def read_rgb(path: str) -> np.ndarray:
-    """Read an image file as (H, W, 3) uint8 RGB."""
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise FileNotFoundError(f'could not read the image {path!r}')
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+def read_rgb(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
+    """Read an image file (or a ``.npy`` image array) as (H, W, 3) uint8 RGB."""
+    return read_image(path, channel_order='rgb', backend_args=backend_args)
 
 
 def save_multitask_panels(

@@ -8,11 +8,12 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
 import mmkem  # noqa: F401
+from mmkem.apis import build_runner
 from mmkem.datasets.demo_nyud import make_demo_nyud
+from mmkem.engine import fill_task_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
@@ -26,14 +27,14 @@ CONFIGS = sorted(
 
 @pytest.mark.parametrize('config', CONFIGS)
 def test_config_builds(config):
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = fill_task_config(Config.fromfile(osp.join(REPO, config)))
     init_default_scope(cfg.default_scope)
     model = MODELS.build(cfg.model)
     dataset_tasks = cfg.train_dataloader.dataset.tasks
     assert list(model.tasks) == list(dataset_tasks) == list(cfg.val_evaluator.tasks)
     assert set(model.heads) == set(dataset_tasks)
-    if model.neck is not None:
-        assert model.neck.num_tasks == len(dataset_tasks)
+    if model.interaction is not None:
+        assert model.interaction.num_tasks == len(dataset_tasks)
 
 
 @pytest.mark.parametrize('release', ['png', 'jpg'])
@@ -54,7 +55,7 @@ def test_kem_swin_nyud_trains_and_evaluates(tmp_path, release):
     cfg.train_cfg.val_interval = 2
     cfg.default_hooks.checkpoint.interval = 2
     cfg.default_hooks.logger.interval = 1
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
     metrics = runner.val()
     assert set(metrics) >= {'semseg/mIoU', 'depth/rmse', 'delta_m'}

@@ -10,12 +10,12 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 from mmseg.registry import DATASETS
 
 import mmkem  # noqa: F401
 import mmkem.datasets.nyuv2_libmtl  # noqa: F401  (registers the modules before the lead's import)
 import mmkem.models.regularizers  # noqa: F401
+from mmkem.apis import build_runner
 from mmkem.evaluation.metrics.delta_p import delta_p, delta_p_per_task
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -64,7 +64,7 @@ def test_data_list_is_sorted_numerically(tmp_path):
 def test_pipeline_decodes_the_release(tmp_path):
     root = str(tmp_path / 'nyuv2')
     arrays = make_libmtl_nyuv2(root)
-    pipeline = [dict(type='LoadImageFromNpy'), dict(type='LoadLibMTLAnnotations')]
+    pipeline = [dict(type='LoadImageFromNpy'), dict(type='LoadMultiTaskAnnotations')]
     results = build(data_root=root, split='val', pipeline=pipeline)[1]
     ref = arrays[('val', 1)]
     # BGR uint8, as LoadImageFromFile gives.
@@ -90,7 +90,7 @@ def test_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='1.npy'):
         build(data_root=root, split='train')
     np.save(osp.join(root, 'val', 'label', '0.npy'), np.full((H, W), 13.0, dtype=np.float32))
-    load = [dict(type='LoadImageFromNpy'), dict(type='LoadLibMTLAnnotations')]
+    load = [dict(type='LoadImageFromNpy'), dict(type='LoadMultiTaskAnnotations')]
     with pytest.raises(ValueError, match='out of range'):
         build(data_root=root, split='val', pipeline=load)[0]
 
@@ -139,7 +139,7 @@ def test_rep_mtl_libmtl_config_trains_and_evaluates(tmp_path):
     cfg.param_scheduler[0].milestones = [1]
     cfg.default_hooks.checkpoint.interval = 2
     cfg.default_hooks.logger.interval = 1
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     backbone_before = [p.detach().clone() for p in runner.model.backbone.parameters()]
     runner.train()
     logged = runner.message_hub.log_scalars

@@ -11,13 +11,14 @@ import scipy.io
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 from mmseg.registry import DATASETS, TRANSFORMS
 from PIL import Image
 
 import mmkem  # noqa: F401
+from mmkem.apis import build_runner
 from mmkem.datasets import PASCALContextMTDataset, decode_pascal_part
 from mmkem.datasets.pascal_context import label_boundaries
+from mmkem.engine import fill_task_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ALL_TASKS = ('semseg', 'human_parts', 'sal', 'normals', 'edge')
@@ -404,24 +405,11 @@ REFERENCES = dict(semseg=71.17, human_parts=63.90, sal=66.71)
 
 
 def set_tasks(cfg, tasks):
-    """The PASCAL config for another subset of the five tasks."""
-    cfg.model.tasks = list(tasks)
-    cfg.model.heads = {
-        t: dict(type='DenseTaskHead', **(dict(out_channels=21) if t == 'semseg' else {}))
-        for t in tasks
-    }
+    """The PASCAL config for another subset of the five tasks: the task list (the model, datasets
+    and evaluator follow it; references and main metrics keep their entries for these tasks) and a
+    loss weight for each task."""
+    cfg.tasks = list(tasks)
     cfg.model.loss_weighting.weights = {t: WEIGHTS[t] for t in tasks}
-    cfg.model.neck.num_tasks = len(tasks)
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.tasks = list(tasks)
-    cfg.val_evaluator = dict(
-        type='MultiTaskMetric',
-        tasks=list(tasks),
-        num_classes=dict(semseg=21) if 'semseg' in tasks else None,
-        main_metrics=dict(sal='mIoU') if 'sal' in tasks else None,
-        references={t: v for t, v in REFERENCES.items() if t in tasks} or None,
-    )
-    cfg.test_evaluator = cfg.val_evaluator
 
 
 @pytest.mark.parametrize('tasks', [None, ALL_TASKS, ('human_parts', 'normals')])
@@ -431,7 +419,7 @@ def test_kem_swin_pascal_trains_and_evaluates(tmp_path, tasks):
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'kem_swin_pascal.py'))
     if tasks is not None:
         set_tasks(cfg, tasks)
-    tasks = list(cfg.model.tasks)
+    tasks = list(cfg.tasks)
     cfg.work_dir = str(tmp_path / 'work')
     cfg.model.backbone.init_cfg = None  # no Swin weights offline: the same architecture, random
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -449,7 +437,7 @@ def test_kem_swin_pascal_trains_and_evaluates(tmp_path, tasks):
     paper_setting = tasks == ['semseg', 'human_parts', 'sal']
     if not paper_setting:  # one best checkpoint (Swin-T, 110 MB) per test file is enough
         cfg.default_hooks.checkpoint.save_best = None
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
     metrics = runner.val()
     main = dict(semseg='mIoU', human_parts='mIoU', sal='mIoU', normals='mean', edge='odsF_approx')
@@ -473,12 +461,10 @@ def test_batch_without_people_gives_finite_parts_loss(tmp_path):
 
     data_root = str(tmp_path / 'PASCAL_MT')
     make_pascal_mt(data_root, ['a', 'bn'], ['c'], size=(32, 32))
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'kem_swin_pascal.py'))
+    cfg = fill_task_config(Config.fromfile(osp.join(REPO, 'configs', 'kem_swin_pascal.py')))
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model)
-    dataset = build(
-        data_root, tasks=cfg.model.tasks, pipeline=LOAD + [dict(type='PackMultiTaskInputs')]
-    )
+    dataset = build(data_root, tasks=cfg.tasks, pipeline=LOAD + [dict(type='PackMultiTaskInputs')])
     data = model.data_preprocessor(pseudo_collate([dataset[0], dataset[1]]), True)
     losses = model.loss(**data)
     assert float(losses['human_parts.loss_ce'].detach()) == 0.0

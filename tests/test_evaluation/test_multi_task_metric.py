@@ -12,6 +12,7 @@ from mmseg.registry import METRICS
 from mmseg.structures import SegDataSample
 
 import mmkem  # noqa: F401  (registers MultiTaskMetric)
+from mmkem.datasets import HUMAN_PARTS_CLASSES
 from mmkem.evaluation.metrics import multi_task_metric as mtm
 
 init_default_scope('mmseg')
@@ -117,6 +118,8 @@ def test_normals_saliency_edge_and_human_parts():
             edge_thresholds=(0.25, 0.5, 0.75),
         )
     )
+    # The number of human-part classes (7) comes from the dataset, as mmseg's IoUMetric's.
+    metric.dataset_meta = dict(human_parts_classes=HUMAN_PARTS_CLASSES)
     gt_n = np.array([[0, 0, 1], [0, 0, 1], [0, 1, 0], [0, 0, 0]], float).T.reshape(3, 1, 4)
     pred_n = np.array([[0, 0, 2], [1, 0, 0], [0, 1, 1], [1, 1, 1]], float).T.reshape(3, 1, 4)
     prob = np.array([[[0.9, 0.6, 0.3, 0.1, 0.8]]])

@@ -3,7 +3,10 @@
 # whole image, padded to a multiple of 32 by the data preprocessor.
 dataset_type = 'NYUDv2Dataset'
 data_root = 'data/NYUDv2'
+# The task list, written once: the model, the datasets and the evaluator read it (docs/configs.md).
+# Any subset of semseg, depth, normals, edge; the paper uses semseg and depth.
 tasks = ['semseg', 'depth']
+num_classes = dict(semseg=40)  # the heads' classes (NYUDv2Dataset.METAINFO: the 40 classes)
 crop_size = (448, 576)  # (h, w)
 
 train_pipeline = [
@@ -24,22 +27,16 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type, data_root=data_root, split='train', tasks=tasks, pipeline=train_pipeline
-    ),
+    dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
 )
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type, data_root=data_root, split='val', tasks=tasks, pipeline=test_pipeline
-    ),
+    dataset=dict(type=dataset_type, data_root=data_root, split='val', pipeline=test_pipeline),
 )
 test_dataloader = val_dataloader
 # Single-task references for Δm: MTFormer's Swin numbers, the paper's setting (ALGORITHMS.md).
-val_evaluator = dict(
-    type='MultiTaskMetric', tasks=tasks, references=dict(semseg=47.96, depth=0.4972)
-)
+val_evaluator = dict(type='MultiTaskMetric', references=dict(semseg=47.96, depth=0.4972))
 test_evaluator = val_evaluator

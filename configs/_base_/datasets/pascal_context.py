@@ -3,8 +3,11 @@
 # image (at most 500x500), padded to a multiple of 32 by the data preprocessor.
 dataset_type = 'PASCALContextMTDataset'
 data_root = 'data/PASCAL_MT'
-# Any subset of semseg, human_parts, sal, normals, edge; the paper uses the first three.
+# The task list, written once (docs/configs.md). Any subset of semseg, human_parts, sal, normals,
+# edge; the paper uses the first three.
 tasks = ['semseg', 'human_parts', 'sal']
+# The heads' classes (PASCALContextMTDataset.METAINFO: 21 classes, 7 human parts).
+num_classes = dict(semseg=21, human_parts=7)
 crop_size = (512, 512)  # (h, w)
 
 train_pipeline = [
@@ -25,26 +28,20 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type, data_root=data_root, split='train', tasks=tasks, pipeline=train_pipeline
-    ),
+    dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
 )
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type, data_root=data_root, split='val', tasks=tasks, pipeline=test_pipeline
-    ),
+    dataset=dict(type=dataset_type, data_root=data_root, split='val', pipeline=test_pipeline),
 )
 test_dataloader = val_dataloader
 # Single-task references for Δm: MTFormer's Swin numbers, the paper's setting (ALGORITHMS.md). The
 # paper's saliency numbers are saliency mIoU (docs/metrics.md), hence main_metrics.
 val_evaluator = dict(
     type='MultiTaskMetric',
-    tasks=tasks,
-    num_classes=dict(semseg=21),
     main_metrics=dict(sal='mIoU'),
     references=dict(semseg=71.17, human_parts=63.90, sal=66.71),
 )

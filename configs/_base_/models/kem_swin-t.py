@@ -14,7 +14,8 @@ data_preprocessor = dict(
 )
 model = dict(
     type='MultiTaskSegmentor',
-    tasks=['semseg', 'depth'],
+    # tasks and num_classes come from the config's top-level `tasks` / `num_classes` (the dataset
+    # _base_ defines them; docs/configs.md).
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='SwinTransformer',
@@ -44,10 +45,11 @@ model = dict(
         channels=channels,
     ),
     task_encoder=dict(type='ViTBlocks', num_layers=2, num_heads=8),
-    neck=dict(type='KEM', in_channels=channels, num_tasks=2, num_slots=20, topk=3),
+    # The task interaction between the encoders and decoders (num_tasks, in_channels filled in).
+    interaction=dict(type='KEM', num_slots=20, topk=3),
     task_decoder=dict(type='ViTBlocks', num_layers=2, num_heads=8),
-    heads=dict(type='DenseTaskHead', in_channels=channels),
-    loss_weighting=dict(type='FixedLossWeighting', weights=dict(semseg=1.0, depth=1.0)),
+    heads=dict(type='DenseTaskHead'),
+    loss_weighting=dict(type='FixedLossWeighting'),  # weight 1 per task: the paper's NYUD-v2
     train_cfg=dict(),
     test_cfg=dict(mode='whole'),
 )

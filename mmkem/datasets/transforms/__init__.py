@@ -1,3 +1,4 @@
+from .decoders import ANNOTATION_DECODERS, register_annotation_decoder
 from .formatting import PackMultiTaskInputs
 from .geometry import (
     MultiTaskRandomCrop,
@@ -5,13 +6,16 @@ from .geometry import (
     MultiTaskRandomResize,
     MultiTaskResize,
 )
-from .loading import LoadMultiTaskAnnotations
+from .loading import LoadImageFromNpy, LoadMultiTaskAnnotations
 
 __all__ = [
+    'ANNOTATION_DECODERS',
+    'LoadImageFromNpy',
     'LoadMultiTaskAnnotations',
     'MultiTaskRandomCrop',
     'MultiTaskRandomFlip',
     'MultiTaskRandomResize',
     'MultiTaskResize',
     'PackMultiTaskInputs',
+    'register_annotation_decoder',
 ]

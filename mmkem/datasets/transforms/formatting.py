@@ -9,7 +9,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import TRANSFORMS
 from mmseg.structures import SegDataSample
 
-from .fields import spec_of_field
+from mmkem.structures import spec_of_field
 
 __all__ = ['PackMultiTaskInputs']
 
@@ -20,8 +20,8 @@ class PackMultiTaskInputs(BaseTransform):
 
     The image becomes a (3, H, W) uint8 tensor (channel order unchanged). Each key of
     ``seg_fields`` that a task spec declares goes to the data sample under the same name:
-    segmentation kinds as long (1, H, W), depth, edge and saliency as float (1, H, W), normals as
-    float (3, H, W). Fields no task declares are left out.
+    kinds with labels (segmentation) as long (1, H, W), the others as float (C, H, W): depth,
+    edge and saliency (1, H, W), normals (3, H, W). Fields no task declares are left out.
 
     Required Keys:
 
@@ -69,7 +69,7 @@ class PackMultiTaskInputs(BaseTransform):
                 continue
             field = np.ascontiguousarray(results[key])
             field = field[None] if field.ndim == 2 else field.transpose(2, 0, 1)
-            dtype = torch.long if spec.is_segmentation else torch.float32
+            dtype = torch.long if spec.task_kind.labels else torch.float32
             tensor = torch.from_numpy(np.ascontiguousarray(field)).to(dtype)
             setattr(data_sample, key, PixelData(data=tensor))
         data_sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})

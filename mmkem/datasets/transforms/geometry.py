@@ -1,9 +1,11 @@
 """Geometric transforms that know each task's geometry (docs/internals.md, step 3).
 
 Every transform draws its random parameters once (``cache_randomness``) and applies them to the
-image and to every key of ``results['seg_fields']``. Each field is resampled with its task spec's
-``interpolation``; rescaling divides depth by the zoom factor (an image enlarged by ``s`` looks
-like a scene ``s`` times closer) and flipping negates the flipped axis of the normals.
+image and to every key of ``results['seg_fields']``. Each field follows its task kind's geometry
+(``mmkem/tasks/kinds.py``): it is resampled with the kind's ``interpolation``; rescaling divides the
+values of kinds that ``scales_with_zoom`` (depth: an image enlarged by ``s`` looks like a scene
+``s`` times closer) by the zoom factor; flipping negates the channels the kind's ``flip_negate``
+names for that direction (the flipped axis of the normals).
 """
 
 from typing import Sequence, Tuple, Union
@@ -14,7 +16,7 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmseg.registry import TRANSFORMS
 
-from .fields import spec_of_field
+from mmkem.structures import spec_of_field
 
 __all__ = ['MultiTaskRandomCrop', 'MultiTaskRandomFlip', 'MultiTaskRandomResize', 'MultiTaskResize']
 
@@ -38,7 +40,7 @@ def _resize(results: dict, size: Tuple[int, int], depth_divisor: float, keep_rat
         spec = spec_of_field(key)
         interpolation = spec.interpolation if spec is not None else 'nearest'
         field = mmcv.imresize(results[key], size, interpolation=interpolation, backend='cv2')
-        if spec is not None and spec.kind == 'depth':
+        if spec is not None and spec.task_kind.scales_with_zoom:
             field = field / np.float32(depth_divisor)
         results[key] = field
     w_scale, h_scale = size[0] / w, size[1] / h
@@ -260,8 +262,8 @@ class MultiTaskRandomCrop(BaseTransform):
 class MultiTaskRandomFlip(BaseTransform):
     """Flip the image and every task's map with probability ``prob``.
 
-    Normals (kind ``'normals'``, (H, W, 3), x right, y up) change sign along the flipped axis:
-    x for a horizontal flip, y for a vertical one, both for a diagonal one.
+    Each field's channels named by its kind's ``flip_negate`` change sign: for normals ((H, W, 3),
+    x right, y up) x for a horizontal flip, y for a vertical one, both for a diagonal one.
 
     Required Keys:
 
@@ -282,15 +284,13 @@ class MultiTaskRandomFlip(BaseTransform):
             Defaults to 'horizontal'.
     """
 
-    _NEGATED_AXES = dict(horizontal=[0], vertical=[1], diagonal=[0, 1])
+    DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
 
     def __init__(self, prob: float = 0.5, direction: str = 'horizontal') -> None:
         if not 0 <= prob <= 1:
             raise ValueError(f'prob must be in [0, 1], got {prob}')
-        if direction not in self._NEGATED_AXES:
-            raise ValueError(
-                f'direction must be one of {tuple(self._NEGATED_AXES)}, got {direction!r}'
-            )
+        if direction not in self.DIRECTIONS:
+            raise ValueError(f'direction must be one of {self.DIRECTIONS}, got {direction!r}')
         self.prob = prob
         self.direction = direction
 
@@ -309,9 +309,13 @@ class MultiTaskRandomFlip(BaseTransform):
         for key in results.get('seg_fields', []):
             field = mmcv.imflip(results[key], direction=self.direction)
             spec = spec_of_field(key)
-            if spec is not None and spec.kind == 'normals':
+            negate = spec.task_kind.flip_negate.get(self.direction, ()) if spec else ()
+            if negate:
                 field = field.copy()
-                field[..., self._NEGATED_AXES[self.direction]] *= -1
+                if field.ndim == 2:  # a one-channel map (H, W): its channel 0 is the map
+                    field *= -1 if 0 in negate else 1
+                else:  # (H, W, C), channels last
+                    field[..., list(negate)] *= -1
             results[key] = field
         return results
 

@@ -1,75 +1,85 @@
-"""Decode the ground truth of every task of a sample from its files."""
+"""Load a sample's image (``.npy`` releases) and decode the ground truth of every task."""
 
-import contextlib
-import io
 import os.path as osp
-from typing import Callable, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
-import mmcv
 import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from mmkem.structures import TaskSpec, get_task_spec
+from mmkem.utils.image_io import decode_npy_image
 
-__all__ = ['ANNOTATION_DECODERS', 'LoadMultiTaskAnnotations', 'register_annotation_decoder']
+from .decoders import get_annotation_decoder, image_shape, unreadable_names
 
-#: Named decoders for release-specific files (PASCAL-Part ``.mat``, ...): ``name -> fn(content,
-#: path, shape)`` with ``content`` the file's bytes and ``shape`` the image's (H, W); ``fn``
-#: returns the array of the task's ``gt_field``. A dataset selects one per task with the data-info
-#: key ``<task>_decoder``.
-ANNOTATION_DECODERS: Dict[str, Callable[[bytes, str, Tuple[int, int]], np.ndarray]] = {}
+__all__ = ['LoadImageFromNpy', 'LoadMultiTaskAnnotations']
 
 
-def register_annotation_decoder(name: str) -> Callable:
-    """Add ``fn(content, path, shape) -> np.ndarray`` to :data:`ANNOTATION_DECODERS` as ``name``."""
+@TRANSFORMS.register_module()
+class LoadImageFromNpy(BaseTransform):
+    """Load an image stored as a ``.npy`` array (H, W, 3), as LoadImageFromFile would a png.
 
-    def _register(fn: Callable) -> Callable:
-        if name in ANNOTATION_DECODERS and ANNOTATION_DECODERS[name] is not fn:
-            raise KeyError(f'annotation decoder {name!r} is already registered')
-        ANNOTATION_DECODERS[name] = fn
-        return fn
+    Float arrays whose maximum is at most 1 (MTAN / LibMTL store RGB in [0, 1]) are scaled by 255;
+    the result is rounded to uint8 and put in ``channel_order`` (BGR by default, like
+    ``LoadImageFromFile``, so the usual ``bgr_to_rgb=True`` data preprocessor applies).
 
-    return _register
+    Required Keys:
 
+    - img_path
 
-@contextlib.contextmanager
-def _unreadable_names(path: str, expected: str) -> Iterator[None]:
-    """Turn a decoder's own error (truncated or corrupt file) into a ValueError naming ``path``.
+    Added Keys:
 
-    Errors that already name the file (our ValueErrors start with it) pass through unchanged.
+    - img, img_shape, ori_shape
+
+    Args:
+        channel_order (str): ``'bgr'`` or ``'rgb'``, the order of the output. Defaults to 'bgr'.
+        stored_order (str): Channel order of the stored arrays. Defaults to 'rgb' (MTAN, LibMTL).
+        backend_args (dict, optional): mmengine file backend arguments. Defaults to None.
     """
-    try:
-        yield
-    except Exception as err:
-        if isinstance(err, ValueError) and str(err).startswith(path):
-            raise
-        raise ValueError(
-            f'{path}: cannot read this file as {expected} ({type(err).__name__}: {err}); it may '
-            f'be truncated or corrupt'
-        ) from err
 
+    def __init__(
+        self,
+        channel_order: str = 'bgr',
+        stored_order: str = 'rgb',
+        backend_args: Optional[dict] = None,
+    ) -> None:
+        for name, value in (('channel_order', channel_order), ('stored_order', stored_order)):
+            if value not in ('bgr', 'rgb'):
+                raise ValueError(f"{name} must be 'bgr' or 'rgb', got {value!r}")
+        self.channel_order = channel_order
+        self.stored_order = stored_order
+        self.backend_args = backend_args.copy() if backend_args else None
 
-def _as_2d(array: np.ndarray, path: str) -> np.ndarray:
-    """(H, W) from (H, W), (1, H, W) or (H, W, 1); ValueError naming ``path`` otherwise."""
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    elif array.ndim == 3 and array.shape[0] == 1:
-        array = array[0]
-    if array.ndim != 2:
-        raise ValueError(f'{path}: expected a (H, W) map, got shape {array.shape}')
-    return array
+    def transform(self, results: dict) -> dict:
+        """Read ``results['img_path']`` into ``results['img']`` (H, W, 3) uint8."""
+        path = results['img_path']
+        content = fileio.get(path, backend_args=self.backend_args)
+        img = decode_npy_image(content, path, self.channel_order, self.stored_order)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (
+            f'{type(self).__name__}(channel_order={self.channel_order!r}, '
+            f'stored_order={self.stored_order!r})'
+        )
 
 
 @TRANSFORMS.register_module()
 class LoadMultiTaskAnnotations(BaseTransform):
     """Load the label map of each task into ``results[spec.gt_field]`` (docs/internals.md, step 2).
 
-    Decoding follows the task's kind and the file's extension:
+    Each file is read by a decoder of
+    :data:`~mmkem.datasets.transforms.decoders.ANNOTATION_DECODERS`: the one the data info names
+    with ``<task>_decoder`` (a release's own format, e.g. PASCAL-Context's human parts ``.mat``),
+    else the one the task kind names for the file's extension (``TaskKind.decoders``):
 
-    - segmentation (``.png``): release id ``v`` becomes train id ``v - label_offset``; ids below
-      the offset (NYUD's 0 = void) and 255 become 255 (ignore). uint8 (H, W).
+    - segmentation ``.png``: release id ``v`` becomes train id ``v - label_offset``; ids below
+      the offset (NYUD's 0 = void) and 255 become 255 (ignore). ``.npy``: train ids as stored,
+      negative ids become 255. uint8 (H, W).
     - depth (``.npy``): float32 metres, 0 = invalid. float32 (H, W).
     - normals: ``.png`` decodes as ``n = 2 v / 255 - 1``, renormalised to unit length; pixels whose
       decoded length is far from 1 (mid-grey or black) become the all-zero invalid vector.
@@ -77,8 +87,6 @@ class LoadMultiTaskAnnotations(BaseTransform):
     - edge and saliency: ``.png`` with values 0 / 255 (thresholded at 128) or 0 / 1; ``.npy``
       floats thresholded at 0.5. uint8 (H, W) in {0, 1}.
 
-    A dataset can name a decoder of :data:`ANNOTATION_DECODERS` per task with the data-info key
-    ``<task>_decoder`` (PASCAL-Context's human parts ``.mat`` files); it replaces the rules above.
     A ``<task>_path`` of None (the release has no file for this sample) gives a map filled with
     the task's ``ignore_index``; tasks without one raise ``ValueError``.
 
@@ -91,7 +99,7 @@ class LoadMultiTaskAnnotations(BaseTransform):
     - ``<task>_path`` for each task
     - tasks (unless ``tasks`` is given)
     - ori_shape (or img)
-    - label_offset (optional, default 0), num_classes (optional, default ``spec.channels``)
+    - label_offset (optional, default 0), num_classes (for label maps: the dataset's classes)
     - ``<task>_decoder`` (optional): name of a decoder in :data:`ANNOTATION_DECODERS`
 
     Modified Keys:
@@ -114,85 +122,26 @@ class LoadMultiTaskAnnotations(BaseTransform):
         self.tasks = None if tasks is None else tuple(tasks)
         self.backend_args = backend_args.copy() if backend_args else None
 
-    def _read_png(self, path: str, color: bool = False) -> np.ndarray:
-        content = fileio.get(path, backend_args=self.backend_args)
-        with _unreadable_names(path, 'an image'):
-            if color:
-                array = mmcv.imfrombytes(content, flag='color', channel_order='rgb', backend='cv2')
-            else:
-                array = mmcv.imfrombytes(content, flag='unchanged', backend='pillow')
-            if array is None:  # cv2 returns None for undecodable bytes
-                raise ValueError('the decoder returned nothing')
-        return array[..., 0] if array.ndim == 3 and not color else array
-
-    def _read_npy(self, path: str) -> np.ndarray:
-        content = fileio.get(path, backend_args=self.backend_args)
-        with _unreadable_names(path, 'a .npy array (np.save, no pickled objects)'):
-            return np.load(io.BytesIO(content))
-
     def _decode(self, spec: TaskSpec, path: str, results: dict) -> np.ndarray:
-        decoder = results.get(f'{spec.name}_decoder')
-        if decoder is not None:
-            if decoder not in ANNOTATION_DECODERS:
-                raise KeyError(
-                    f'{spec.name}_decoder={decoder!r} is not a registered annotation decoder; '
-                    f'known: {sorted(ANNOTATION_DECODERS)}'
-                )
-            shape = tuple(
-                results['ori_shape'][:2] if 'ori_shape' in results else results['img'].shape[:2]
-            )
-            content = fileio.get(path, backend_args=self.backend_args)
-            with _unreadable_names(path, f'a file for the {decoder!r} decoder'):
-                return ANNOTATION_DECODERS[decoder](content, path, shape)
-        ext = osp.splitext(path)[1].lower()
-        if spec.kind == 'segmentation' and ext == '.png':
-            raw = self._read_png(path).astype(np.int64)
-            offset = results.get('label_offset', 0)
-            num_classes = results.get('num_classes', spec.channels)
-            label = raw - offset
-            label[(raw < offset) | (raw == 255)] = 255
-            bad = (label >= num_classes) & (label != 255)
-            if bad.any():
+        name = results.get(f'{spec.name}_decoder')
+        if name is not None:
+            decoder = get_annotation_decoder(name, f'{spec.name}_decoder')
+            expected = f'a file for the {name!r} decoder'
+        else:
+            ext = osp.splitext(path)[1].lower()
+            kind = spec.task_kind
+            if ext not in kind.decoders:
                 raise ValueError(
-                    f'{path}: label ids {sorted(np.unique(raw[bad]).tolist())[:10]} are out of '
-                    f'range; expected {offset}..{offset + num_classes - 1} (and 0..{offset - 1} '
-                    f'or 255 for void)'
+                    f'{path}: cannot decode a {ext!r} file for task {spec.name!r} (kind '
+                    f'{spec.kind!r} reads {sorted(kind.decoders)})'
                 )
-            return label.astype(np.uint8)
-        if spec.kind == 'depth' and ext == '.npy':
-            depth = _as_2d(self._read_npy(path), path).astype(np.float32)
-            if not np.isfinite(depth).all() or (depth < 0).any():
-                raise ValueError(
-                    f'{path}: depth must be finite and >= 0 (0 = invalid); found '
-                    f'{int((~np.isfinite(depth)).sum())} non-finite and '
-                    f'{int((depth < 0).sum())} negative values'
-                )
-            return depth
-        if spec.kind == 'normals' and ext in ('.png', '.npy'):
-            if ext == '.png':
-                normals = 2.0 * self._read_png(path, color=True).astype(np.float32) / 255.0 - 1.0
-                length = np.linalg.norm(normals, axis=-1, keepdims=True)
-                valid = (length > 0.5) & (length < 1.5)
-                normals = np.where(valid, normals / np.maximum(length, 1e-6), 0.0)
-            else:
-                normals = self._read_npy(path).astype(np.float32)
-                if normals.ndim == 3 and normals.shape[0] == 3 and normals.shape[-1] != 3:
-                    normals = normals.transpose(1, 2, 0)
-            if normals.ndim != 3 or normals.shape[-1] != 3 or not np.isfinite(normals).all():
-                raise ValueError(
-                    f'{path}: normals must be finite with shape (H, W, 3); got {normals.shape}'
-                )
-            return np.ascontiguousarray(normals, dtype=np.float32)
-        if spec.kind in ('edge', 'saliency') and ext in ('.png', '.npy'):
-            if ext == '.png':
-                raw = self._read_png(path)
-                binary = raw >= 128 if raw.max(initial=0) > 1 else raw > 0
-            else:
-                binary = _as_2d(self._read_npy(path), path) >= 0.5
-            return binary.astype(np.uint8)
-        raise ValueError(
-            f'{path}: cannot decode a {ext!r} file for task {spec.name!r} (kind {spec.kind!r})'
-        )
+            decoder = get_annotation_decoder(kind.decoders[ext], f'kind {spec.kind!r} {ext}')
+            expected = None
+        content = fileio.get(path, backend_args=self.backend_args)
+        if expected is None:  # the kinds' decoders name the file in their own errors
+            return decoder(content, path, results)
+        with unreadable_names(path, expected):
+            return decoder(content, path, results)
 
     def transform(self, results: dict) -> dict:
         """Decode each task's file into ``results[spec.gt_field]``.
@@ -204,9 +153,7 @@ class LoadMultiTaskAnnotations(BaseTransform):
             dict: ``results`` with one array per task and ``seg_fields`` extended.
         """
         tasks = self.tasks if self.tasks is not None else results['tasks']
-        shape = tuple(
-            results['ori_shape'][:2] if 'ori_shape' in results else results['img'].shape[:2]
-        )
+        shape = image_shape(results)
         seg_fields = results.setdefault('seg_fields', [])
         for task in tasks:
             spec = get_task_spec(task)

@@ -5,28 +5,15 @@ from typing import Dict, Mapping, Optional
 
 import numpy as np
 
+from mmkem.structures import metric_directions
+
 from .functional import relative_gain
 
-__all__ = ['METRIC_LOWER_IS_BETTER', 'delta_p', 'delta_p_per_task']
+__all__ = ['OTHER_LOWER_IS_BETTER', 'delta_p', 'delta_p_per_task']
 
-#: Direction of the metric names ``MultiTaskMetric`` writes (and LibMTL's ``abs_err``), by the part
-#: of the key after ``<task>/``.
-METRIC_LOWER_IS_BETTER: Dict[str, bool] = {
-    'mIoU': False,
-    'mAcc': False,
-    'aAcc': False,
-    'rmse': True,
-    'abs_rel': True,
-    'abs_err': True,
-    'log_rmse': True,
-    'mean': True,
-    'median': True,
-    '11.25': False,
-    '22.5': False,
-    '30': False,
-    'maxF': False,
-    'odsF_approx': False,
-}
+#: Directions of metrics that other codebases report and no mmkem kind produces (LibMTL's depth
+#: absolute error); every other direction comes from the task kinds (``metric_directions``).
+OTHER_LOWER_IS_BETTER: Dict[str, bool] = {'abs_err': True}
 
 
 def delta_p_per_task(
@@ -42,7 +29,8 @@ def delta_p_per_task(
         references (Mapping[str, float]): ``'<task>/<metric>'`` -> the baseline's value (the
             single-task models in Rep-MTL's tables); the metrics counted are exactly these keys.
         lower_is_better (Mapping[str, bool], optional): Direction per full key or per metric name
-            (``'rmse'``); a full key wins. Defaults to None: :data:`METRIC_LOWER_IS_BETTER`.
+            (``'rmse'``); a full key wins. Defaults to None: the directions the task kinds declare
+            (``metric_directions()``) and :data:`OTHER_LOWER_IS_BETTER`.
 
     Returns:
         dict[str, float]: Task -> Δp_t in percent, in the order tasks first appear in
@@ -50,7 +38,7 @@ def delta_p_per_task(
     """
     if not references:
         raise ValueError('delta_p needs at least one metric in references')
-    directions = dict(METRIC_LOWER_IS_BETTER)
+    directions = dict(metric_directions(), **OTHER_LOWER_IS_BETTER)
     directions.update(lower_is_better or {})
     gains: Dict[str, list] = OrderedDict()
     for key, ref in references.items():

@@ -1,56 +1,35 @@
 """One metric for every task of a multi-task model, with Δm against single-task references."""
 
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
-import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from ...structures.tasks import TaskSpec, get_task_spec
+from mmkem.structures import (
+    TASK_KINDS,
+    TaskSpec,
+    check_task_list,
+    get_field,
+    get_task_spec,
+    pixel_array,
+    task_classes,
+)
+
 from . import functional as F
 from .delta_p import delta_p
 
-__all__ = ['MultiTaskMetric', 'METRIC_NAMES', 'LOWER_IS_BETTER_NAMES']
-
-#: Metric names each task kind produces (the keys are ``f'{task}/{name}'``).
-METRIC_NAMES: Dict[str, tuple] = {
-    'segmentation': ('mIoU', 'mAcc', 'aAcc'),
-    'depth': ('rmse', 'abs_rel', 'log_rmse'),
-    'normals': ('mean', 'median', 'rmse'),  # plus one key per angle threshold
-    'saliency': ('maxF', 'mIoU'),
-    'edge': ('odsF_approx',),
-}
-#: Metric names where a lower value is better (every other metric: higher is better).
-LOWER_IS_BETTER_NAMES = frozenset({'rmse', 'abs_rel', 'log_rmse', 'mean', 'median'})
-
-
-def _to_numpy(value, where: str) -> np.ndarray:
-    """The array of a PixelData, of its ``to_dict()`` form, of a tensor or of an array."""
-    if isinstance(value, Mapping):
-        if 'data' not in value:
-            raise KeyError(
-                f'{where}: expected a PixelData (or a dict with a "data" key), got keys '
-                f'{sorted(value)}'
-            )
-        value = value['data']
-    elif hasattr(value, 'data') and not isinstance(value, (torch.Tensor, np.ndarray)):
-        value = value.data
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
+__all__ = ['MultiTaskMetric']
 
 
 def _get_field(data_sample, field: str, task: str, role: str):
-    if isinstance(data_sample, Mapping):
-        found = field in data_sample
-        value = data_sample.get(field)
-    else:
-        found = hasattr(data_sample, field)
-        value = getattr(data_sample, field, None)
+    value = get_field(data_sample, field)
+    found = (
+        (field in data_sample) if isinstance(data_sample, Mapping) else hasattr(data_sample, field)
+    )
     if not found:
         raise KeyError(
             f'MultiTaskMetric: the data sample has no {role} field {field!r} for task '
@@ -66,8 +45,9 @@ class MultiTaskMetric(BaseMetric):
 
     ``process()`` keeps a few counts per sample and task (class areas, sums of squared depth errors,
     an angle histogram, per-threshold TP/FP/FN), never whole predictions; ``compute_metrics()``
-    turns them into task-prefixed values. Keys per task kind (``docs/metrics.md`` gives units and
-    directions):
+    turns them into task-prefixed values. What a task's metrics are is its task kind's
+    ``metrics`` entry (``mmkem/tasks/kinds.py``). Keys per kind (``docs/metrics.md`` gives units
+    and directions):
 
     - segmentation (``semseg``, ``human_parts``): ``mIoU``, ``mAcc``, ``aAcc`` (percent).
     - depth: ``rmse`` (metres), ``abs_rel``, ``log_rmse``; pooled over all valid pixels of the
@@ -78,12 +58,23 @@ class MultiTaskMetric(BaseMetric):
     - saliency (``sal``): ``maxF`` (β² = 0.3, best dataset-level F over thresholds) and ``mIoU``.
     - edge: ``odsF_approx`` (pixel-exact, no matching tolerance: not the benchmark's odsF).
 
+    The number of classes of a task with labels comes from the dataset, as in mmseg's
+    ``IoUMetric``: ``len(dataset_meta['<task>_classes'])``, else ``len(dataset_meta['classes'])``
+    (``num_classes`` overrides it).
+
     With ``references``, ``delta_m`` = (1/n) Σ_i (-1)^{l_i} (M_m,i - M_s,i) / M_s,i × 100 over the
-    tasks that have a reference, M_i being the task's main metric (``spec.metric`` unless
-    ``main_metrics`` says otherwise) and l_i its ``spec.lower_is_better``.
+    tasks that have a reference, M_i being the task's main metric (``spec.main_metric`` unless
+    ``main_metrics`` says otherwise) and l_i its direction.
+
+    Options of a kind's metric are ``<kind>_<option>`` keyword arguments (validated by the kind):
+    ``depth_rmse`` (``'pooled'`` | ``'per_image'``), ``normals_bins`` (histogram bins over
+    [0°, 180°] for the median, 1800), ``normals_thresholds`` (angles of the "within t" metrics,
+    (11.25, 22.5, 30)), ``saliency_thresholds`` (0.05, 0.10, ..., 0.95), ``saliency_beta2`` (β²,
+    0.3), ``edge_thresholds`` (0.01, ..., 0.99), ``edge_beta2`` (1.0).
 
     Args:
-        tasks (Sequence[str]): Task names (see ``mmkem/structures/tasks.py``).
+        tasks (Sequence[str]): Task names (see ``mmkem/tasks/kinds.py``); configs leave them out
+            and :func:`mmkem.engine.fill_task_config` fills in the config's ``tasks``.
         references (dict, optional): Task -> single-task reference value of its main metric, in the
             units of the keys above, e.g. ``dict(semseg=47.96, depth=0.4972)``. Defaults to None
             (no Δm).
@@ -91,28 +82,21 @@ class MultiTaskMetric(BaseMetric):
             ``{'semseg/mIoU': 53.5, 'semseg/aAcc': 75.4, 'depth/rmse': 0.52}``; adds ``delta_p``,
             Rep-MTL's / LibMTL's Δp (every metric of a task first, then the mean over tasks; see
             :func:`mmkem.evaluation.metrics.delta_p`). Defaults to None (no Δp).
-        main_metrics (dict, optional): Task -> metric name overriding ``spec.metric`` as the task's
-            main metric (used for Δm and shown first), e.g. ``dict(sal='mIoU')`` for the paper's
-            PASCAL numbers. Defaults to None.
-        depth_rmse (str): ``'pooled'`` or ``'per_image'``, see above. Defaults to ``'pooled'``.
-        num_classes (dict, optional): Segmentation task -> number of classes. Defaults to None
-            (``spec.channels``).
-        saliency_thresholds (Sequence[float]): Thresholds on the saliency probability.
-            Defaults to 0.05, 0.10, ..., 0.95.
-        saliency_beta2 (float): β² of the saliency F-measure. Defaults to 0.3.
-        edge_thresholds (Sequence[float]): Thresholds on the edge probability. Defaults to
-            0.01, ..., 0.99.
-        edge_beta2 (float): β² of the edge F-measure. Defaults to 1.0.
-        normals_bins (int): Histogram bins over [0°, 180°] for the median angle. Defaults to 1800.
-        normals_thresholds (Sequence[float]): Angles (degrees) of the "within t" metrics.
-            Defaults to (11.25, 22.5, 30).
+        main_metrics (dict, optional): Task -> metric name overriding the kind's main metric (used
+            for Δm and shown first), e.g. ``dict(sal='mIoU')`` for the paper's PASCAL numbers.
+            Defaults to None.
+        num_classes (dict, optional): Task with labels -> number of classes, instead of the
+            dataset meta's. Defaults to None.
         classwise (bool): Also print the IoU of each class of the segmentation tasks, named by
             ``dataset_meta['<task>_classes']`` or ``dataset_meta['classes']``. Defaults to False.
         collect_device (str): Device used to gather results across ranks. Defaults to 'cpu'.
         prefix (str, optional): Prefix added to every key by mmengine. Defaults to None.
+        **kwargs: The kinds' options (above); anything else goes to mmengine's ``BaseMetric``.
     """
 
     default_prefix: Optional[str] = None
+    #: Arguments keyed by task (or ``'<task>/<metric>'``): a config keeps its own tasks' entries.
+    task_keyed_args = ('references', 'delta_p_references', 'main_metrics', 'num_classes')
 
     def __init__(
         self,
@@ -120,61 +104,30 @@ class MultiTaskMetric(BaseMetric):
         references: Optional[Dict[str, float]] = None,
         delta_p_references: Optional[Dict[str, float]] = None,
         main_metrics: Optional[Dict[str, str]] = None,
-        depth_rmse: str = 'pooled',
         num_classes: Optional[Dict[str, int]] = None,
-        saliency_thresholds: Sequence[float] = F.DEFAULT_SALIENCY_THRESHOLDS,
-        saliency_beta2: float = 0.3,
-        edge_thresholds: Sequence[float] = F.DEFAULT_EDGE_THRESHOLDS,
-        edge_beta2: float = 1.0,
-        normals_bins: int = 1800,
-        normals_thresholds: Sequence[float] = F.DEFAULT_NORMALS_THRESHOLDS,
         classwise: bool = False,
         collect_device: str = 'cpu',
         prefix: Optional[str] = None,
         **kwargs,
     ) -> None:
+        self.options = self._kind_options(kwargs)
         super().__init__(collect_device=collect_device, prefix=prefix, **kwargs)
-        if isinstance(tasks, str) or not tasks:
-            raise ValueError(f'tasks must be a non-empty sequence of task names, got {tasks!r}')
-        if len(set(tasks)) != len(tasks):
-            raise ValueError(f'tasks has duplicates: {list(tasks)}')
-        if depth_rmse not in ('pooled', 'per_image'):
-            raise ValueError(f"depth_rmse must be 'pooled' or 'per_image', got {depth_rmse!r}")
-        if normals_bins < 1:
-            raise ValueError(f'normals_bins must be >= 1, got {normals_bins}')
-        for name, th in (
-            ('saliency_thresholds', saliency_thresholds),
-            ('edge_thresholds', edge_thresholds),
-        ):
-            if len(th) == 0 or min(th) < 0 or max(th) > 1:
-                raise ValueError(f'{name} must be a non-empty sequence in [0, 1], got {th}')
-        num_classes = dict(num_classes or {})
-        self.tasks = list(tasks)
-        self.specs: Dict[str, TaskSpec] = {}
-        for task in self.tasks:
-            spec = get_task_spec(task)
-            if task in num_classes:
-                if not spec.is_segmentation:
-                    raise ValueError(
-                        f'num_classes given for {task!r}, which is not a segmentation '
-                        f'task (kind {spec.kind!r})'
-                    )
-                spec = get_task_spec(task, channels=int(num_classes.pop(task)))
-            self.specs[task] = spec
-        if num_classes:
-            raise ValueError(
-                f'num_classes names tasks not in tasks={self.tasks}: {sorted(num_classes)}'
-            )
-        self.depth_rmse = depth_rmse
-        self.saliency_thresholds = tuple(float(t) for t in saliency_thresholds)
-        self.saliency_beta2 = float(saliency_beta2)
-        self.edge_thresholds = tuple(float(t) for t in edge_thresholds)
-        self.edge_beta2 = float(edge_beta2)
-        self.normals_bins = int(normals_bins)
-        self.normals_thresholds = tuple(float(t) for t in normals_thresholds)
+        self.tasks = check_task_list(tasks)
+        self.specs: Dict[str, TaskSpec] = {t: get_task_spec(t) for t in self.tasks}
+        self.num_classes = dict(num_classes or {})
+        for task in self.num_classes:
+            if task not in self.specs:
+                raise ValueError(
+                    f'num_classes names tasks not in tasks={self.tasks}: {sorted(num_classes)}'
+                )
+            if not self.specs[task].has_classes:
+                raise ValueError(
+                    f'num_classes given for {task!r}, which is not a segmentation task (kind '
+                    f'{self.specs[task].kind!r} has no classes)'
+                )
         self.classwise = bool(classwise)
 
-        self.main_metrics = {t: s.metric for t, s in self.specs.items()}
+        self.main_metrics = {t: s.main_metric for t, s in self.specs.items()}
         for task, name in (main_metrics or {}).items():
             if task not in self.specs:
                 raise ValueError(f'main_metrics names task {task!r}, not in tasks={self.tasks}')
@@ -202,50 +155,47 @@ class MultiTaskMetric(BaseMetric):
                     f'reference of {task!r} must be a finite non-zero number, got {ref}'
                 )
 
+    @staticmethod
+    def _kind_options(kwargs: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+        """Every kind's options: its defaults, updated with (and popped from) ``kwargs``."""
+        options = {}
+        for name, kind in TASK_KINDS.items():
+            values = dict(kind.metrics.defaults)
+            for option in kind.metrics.defaults:
+                key = f'{name}_{option}'
+                if key in kwargs:
+                    values[option] = kwargs.pop(key)
+            if kind.metrics.check is not None:
+                kind.metrics.check(values)
+            options[name] = values
+        return options
+
     def metric_names(self, task: str) -> List[str]:
         """Names of the metrics ``task`` produces (keys without the task prefix)."""
-        kind = self.specs[task].kind
-        if kind not in METRIC_NAMES:
+        spec = self.specs[task]
+        return list(spec.task_kind.metrics.names(self.options[spec.kind]))
+
+    def lower_is_better(self, task: str, name: str) -> bool:
+        """Whether a lower value of metric ``name`` of ``task`` is better."""
+        return name in self.specs[task].task_kind.metrics.lower_is_better
+
+    def task_num_classes(self, task: str) -> Optional[int]:
+        """Number of classes of ``task`` (None for kinds without labels)."""
+        if not self.specs[task].has_classes:
+            return None
+        if task in self.num_classes:
+            return int(self.num_classes[task])
+        names = task_classes(task, self.dataset_meta)
+        if names is None:
             raise ValueError(
-                f'MultiTaskMetric has no metric for task kind {kind!r} (task {task!r})'
+                f'MultiTaskMetric: the number of classes of task {task!r} comes from the '
+                f"dataset: dataset_meta['{task}_classes'] or dataset_meta['classes'] (the runner "
+                f"sets dataset_meta from the dataset's METAINFO), or give num_classes=dict("
+                f'{task}=N); dataset_meta is {self.dataset_meta!r}'
             )
-        names = list(METRIC_NAMES[kind])
-        if kind == 'normals':
-            names += [f'{t:g}' for t in self.normals_thresholds]
-        return names
+        return len(names)
 
     # ----------------------------------------------------------------------------------------------
-    def _sample_stats(self, spec: TaskSpec, pred: np.ndarray, gt: np.ndarray) -> dict:
-        if spec.kind == 'segmentation':
-            return F.segmentation_stats(pred, gt, spec.channels, spec.ignore_index)
-        if spec.kind == 'depth':
-            return F.depth_stats(pred, gt)
-        if spec.kind == 'normals':
-            return F.normals_stats(pred, gt, self.normals_bins, self.normals_thresholds)
-        if spec.kind == 'saliency':
-            return F.binary_threshold_stats(pred, gt, self.saliency_thresholds, spec.ignore_index)
-        if spec.kind == 'edge':
-            return F.binary_threshold_stats(pred, gt, self.edge_thresholds, spec.ignore_index)
-        raise ValueError(f'MultiTaskMetric has no metric for task kind {spec.kind!r}')
-
-    def _task_scores(self, spec: TaskSpec, stats: List[dict]) -> Dict[str, float]:
-        stacked = {k: np.stack([np.asarray(s[k]) for s in stats]) for k in stats[0]}
-        if spec.kind == 'segmentation':
-            scores = F.segmentation_scores(**stacked)
-            iou = scores.pop('IoU')
-            if self.classwise:
-                print_log(
-                    f'{spec.name} per-class IoU:\n' + self._class_table(spec, iou), logger='current'
-                )
-            return scores
-        if spec.kind == 'depth':
-            return F.depth_scores(**stacked, mode=self.depth_rmse)
-        if spec.kind == 'normals':
-            return F.normals_scores(**stacked, thresholds=self.normals_thresholds)
-        if spec.kind == 'saliency':
-            return F.saliency_scores(**stacked, beta2=self.saliency_beta2)
-        return F.edge_scores(stacked['tp'], stacked['fp'], stacked['fn'], beta2=self.edge_beta2)
-
     def process(self, data_batch, data_samples: Sequence) -> None:
         """Keep per-sample statistics of every task.
 
@@ -256,22 +206,40 @@ class MultiTaskMetric(BaseMetric):
                 (``PixelData``, or its ``to_dict()`` form as mmengine's evaluator passes it), both
                 (C, H, W) at the same size.
         """
+        num_classes = {task: self.task_num_classes(task) for task in self.tasks}
         for data_sample in data_samples:
             per_task = {}
             for task, spec in self.specs.items():
-                pred = _to_numpy(
+                pred = pixel_array(
                     _get_field(data_sample, spec.pred_field, task, 'prediction'),
                     f'{task} prediction {spec.pred_field!r}',
                 )
-                gt = _to_numpy(
+                gt = pixel_array(
                     _get_field(data_sample, spec.gt_field, task, 'ground-truth'),
                     f'{task} ground truth {spec.gt_field!r}',
                 )
+                metrics = spec.task_kind.metrics
                 try:
-                    per_task[task] = self._sample_stats(spec, pred, gt)
+                    per_task[task] = metrics.stats(
+                        pred, gt, spec, num_classes[task], self.options[spec.kind]
+                    )
                 except ValueError as err:
                     raise ValueError(f'task {task!r}: {err}') from err
             self.results.append(per_task)
+
+    def _task_scores(self, spec: TaskSpec, stats: List[dict]) -> Dict[str, float]:
+        stacked = {k: np.stack([np.asarray(s[k]) for s in stats]) for k in stats[0]}
+        scores = spec.task_kind.metrics.scores(
+            stacked, spec, self.task_num_classes(spec.name), self.options[spec.kind]
+        )
+        per_class = {k: v for k, v in scores.items() if np.ndim(v) > 0}
+        if self.classwise:
+            for key, values in per_class.items():
+                print_log(
+                    f'{spec.name} per-class {key}:\n' + self._class_table(spec, key, values),
+                    logger='current',
+                )
+        return {k: v for k, v in scores.items() if k not in per_class}
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Task-prefixed metrics (``semseg/mIoU``, ``depth/rmse``, ...) and ``delta_m``.
@@ -295,22 +263,24 @@ class MultiTaskMetric(BaseMetric):
             metrics['delta_m'] = F.delta_m(
                 {t: metrics[f'{t}/{self.main_metrics[t]}'] for t in self.references},
                 self.references,
-                {t: self.specs[t].lower_is_better for t in self.references},
+                {t: self.lower_is_better(t, self.main_metrics[t]) for t in self.references},
             )
         if self.delta_p_references:
-            metrics['delta_p'] = delta_p(metrics, self.delta_p_references)
+            directions = {
+                key: self.lower_is_better(*key.split('/', 1)) for key in self.delta_p_references
+            }
+            metrics['delta_p'] = delta_p(metrics, self.delta_p_references, directions)
         print_log('\n' + self.format_table(metrics), logger='current')
         return dict(metrics)
 
-    def _class_table(self, spec: TaskSpec, iou: np.ndarray) -> str:
-        """Per-class IoU (percent) with class names from ``dataset_meta`` where they fit."""
-        meta = self.dataset_meta or {}
-        names = meta.get(f'{spec.name}_classes') or meta.get('classes')
-        if names is None or len(names) != len(iou):
-            names = [str(i) for i in range(len(iou))]
-        table = PrettyTable(field_names=['class', 'IoU'])
+    def _class_table(self, spec: TaskSpec, key: str, values: np.ndarray) -> str:
+        """Per-class values (percent) with class names from ``dataset_meta`` where they fit."""
+        names = task_classes(spec.name, self.dataset_meta)
+        if names is None or len(names) != len(values):
+            names = [str(i) for i in range(len(values))]
+        table = PrettyTable(field_names=['class', key])
         table.align['class'] = 'l'
-        for name, value in zip(names, iou):
+        for name, value in zip(names, values):
             table.add_row([name, 'n/a' if np.isnan(value) else f'{value:.2f}'])
         return table.get_string()
 
@@ -323,16 +293,12 @@ class MultiTaskMetric(BaseMetric):
             if key in ('delta_m', 'delta_p'):
                 continue
             task, name = key.split('/', 1)
-            spec = self.specs[task]
+            lower = self.lower_is_better(task, name)
             ref, gain = '', ''
-            better = 'lower' if name in LOWER_IS_BETTER_NAMES else 'higher'
-            if name == self.main_metrics[task]:
-                better = 'lower' if spec.lower_is_better else 'higher'
-                if task in self.references:
-                    ref = f'{self.references[task]:.4g}'
-                    gain = F.relative_gain(value, self.references[task], spec.lower_is_better)
-                    gain = f'{gain:+.2f}'
-            table.add_row([key, f'{value:.4f}', better, ref, gain])
+            if name == self.main_metrics[task] and task in self.references:
+                ref = f'{self.references[task]:.4g}'
+                gain = f'{F.relative_gain(value, self.references[task], lower):+.2f}'
+            table.add_row([key, f'{value:.4f}', 'lower' if lower else 'higher', ref, gain])
         if 'delta_m' in metrics:
             table.add_row(['delta_m (%)', f'{metrics["delta_m"]:+.2f}', 'higher', '', ''])
         if 'delta_p' in metrics:

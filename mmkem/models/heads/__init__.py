@@ -1,3 +1,3 @@
-from .dense_task_head import KIND_RULES, DenseTaskHead, KindRules
+from .dense_task_head import DenseTaskHead
 
-__all__ = ['DenseTaskHead', 'KIND_RULES', 'KindRules']
+__all__ = ['DenseTaskHead']

@@ -1,7 +1,6 @@
-"""One dense-prediction head for every task kind, configured from the task's spec."""
+"""One dense-prediction head for every task kind, configured from the task's kind."""
 
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -14,74 +13,6 @@ from torch import Tensor
 
 from mmkem.structures import TaskSpec, get_task_spec
 
-
-@dataclass(frozen=True)
-class KindRules:
-    """How a head treats one task kind.
-
-    Args:
-        loss (dict): Default loss config (MODELS).
-        to_target (Callable): Batched ground truth (B, c, H, W) -> the target the loss takes.
-        activate (Callable): Raw output of one sample (C, H, W) -> the prediction stored on the
-            sample (the ``pred_field`` of docs/internals.md).
-        flip_negate (dict[str, tuple[int]]): Channels whose sign a flip in that direction reverses
-            (a horizontal flip negates the x component of a normal).
-    """
-
-    loss: dict
-    to_target: Callable[[Tensor], Tensor]
-    activate: Callable[[Tensor], Tensor]
-    flip_negate: Dict[str, Tuple[int, ...]] = field(default_factory=dict)
-
-
-def _label_target(gt: Tensor) -> Tensor:
-    return gt.squeeze(1).long()
-
-
-def _float_target(gt: Tensor) -> Tensor:
-    return gt.float()
-
-
-def _argmax(logits: Tensor) -> Tensor:
-    return logits.argmax(dim=0, keepdim=True)
-
-
-def _non_negative(depth: Tensor) -> Tensor:
-    return depth.clamp(min=0)
-
-
-def _unit_vectors(normals: Tensor) -> Tensor:
-    return F.normalize(normals, dim=0)
-
-
-KIND_RULES: Dict[str, KindRules] = {
-    'segmentation': KindRules(
-        loss=dict(type='CrossEntropyLoss', avg_non_ignore=True, loss_name='loss_ce'),
-        to_target=_label_target,
-        activate=_argmax,
-    ),
-    'depth': KindRules(
-        loss=dict(type='DepthL1Loss'), to_target=_float_target, activate=_non_negative
-    ),
-    'normals': KindRules(
-        loss=dict(type='NormalsLoss', mode='l1'),
-        to_target=_float_target,
-        activate=_unit_vectors,
-        flip_negate={'horizontal': (0,), 'vertical': (1,), 'diagonal': (0, 1)},
-    ),
-    'edge': KindRules(
-        loss=dict(type='BalancedBCELoss', pos_weight=0.95, loss_name='loss_edge_bce'),
-        to_target=_float_target,
-        activate=torch.sigmoid,
-    ),
-    'saliency': KindRules(
-        loss=dict(type='BalancedBCELoss', pos_weight=None, loss_name='loss_sal_bce'),
-        to_target=_float_target,
-        activate=torch.sigmoid,
-    ),
-}
-"""Per-kind behaviour of :class:`DenseTaskHead`; a new kind is one entry here."""
-
 _FLIP_DIMS = {'horizontal': (-1,), 'vertical': (-2,), 'diagonal': (-2, -1)}
 
 
@@ -89,22 +20,24 @@ _FLIP_DIMS = {'horizontal': (-1,), 'vertical': (-2,), 'diagonal': (-2, -1)}
 class DenseTaskHead(BaseModule):
     """Head of one dense task: convolutions, then one output per channel of the task.
 
-    Everything task-specific is read from ``get_task_spec(task)`` and the :data:`KIND_RULES` entry
-    of the spec's kind: the number of outputs (classes for segmentation, 1 for depth, edge and
-    saliency, 3 for normals), the ground-truth field, the ignore value passed to the loss, the
-    default loss and how raw outputs become predictions. Outputs stay at the feature resolution;
+    Everything task-specific is read from the task's kind (``get_task_spec(task).task_kind``,
+    ``mmkem/tasks/kinds.py``): the number of outputs (1 for depth, edge and saliency, 3 for
+    normals; for kinds with labels the number of classes, ``out_channels``), the ground-truth
+    field, the ignore value passed to the loss, the default loss, the channels a flip negates and
+    how raw outputs become predictions. Outputs stay at the feature resolution;
     :meth:`loss_by_feat` upsamples them (bilinear) to the ground truth's size.
 
     Default losses per kind: segmentation ``CrossEntropyLoss`` (mmseg, averaged over non-ignored
-    pixels, ignore index from the spec), depth :class:`DepthL1Loss`, normals :class:`NormalsLoss`
+    pixels, ignore index from the kind), depth :class:`DepthL1Loss`, normals :class:`NormalsLoss`
     (L1), edge :class:`BalancedBCELoss` (positive weight 0.95), saliency :class:`BalancedBCELoss`
     (plain BCE).
 
     Args:
         task (str): Task name (a key of ``mmkem.structures.TASK_SPECS``).
         in_channels (int): Channels of the input feature map.
-        out_channels (int, optional): Number of outputs. Defaults to None, i.e. the spec's
-            ``channels``.
+        out_channels (int, optional): Number of outputs. Required for kinds with labels (the
+            number of classes, which :class:`MultiTaskSegmentor` fills in from its
+            ``num_classes``); defaults to None, i.e. the kind's ``channels``.
         conv_channels (int, optional): Width of the hidden convolutions. Defaults to None, i.e.
             ``in_channels``.
         num_convs (int): 3x3 conv-norm-activation layers before the 1x1 output layer.
@@ -134,17 +67,20 @@ class DenseTaskHead(BaseModule):
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.spec: TaskSpec = get_task_spec(task)
-        if self.spec.kind not in KIND_RULES:
-            raise ValueError(
-                f'task {task!r} has kind {self.spec.kind!r}, which DenseTaskHead does not know; '
-                f'known kinds: {sorted(KIND_RULES)}'
-            )
+        self.kind = self.spec.task_kind
         if num_convs < 0:
             raise ValueError(f'num_convs must be >= 0, got {num_convs}')
-        self.rules = KIND_RULES[self.spec.kind]
+        if out_channels is None:
+            out_channels = self.kind.channels
+        if out_channels is None or out_channels < 1:
+            raise ValueError(
+                f'task {task!r} (kind {self.spec.kind!r}) needs out_channels >= 1, its number of '
+                f'classes, got {out_channels}: set num_classes=dict({task}=N) in the config (the '
+                f"dataset's _base_ defines it) or out_channels in the head"
+            )
         self.task = task
         self.in_channels = in_channels
-        self.out_channels = self.spec.channels if out_channels is None else out_channels
+        self.out_channels = int(out_channels)
         self.align_corners = align_corners
         conv_channels = in_channels if conv_channels is None else conv_channels
         convs = []
@@ -166,7 +102,7 @@ class DenseTaskHead(BaseModule):
 
     def _loss_cfgs(self, loss_decode: Optional[MultiConfig]) -> List[ConfigType]:
         if loss_decode is None:
-            return [dict(self.rules.loss)]
+            return [dict(self.kind.loss)]
         if isinstance(loss_decode, dict):
             return [loss_decode]
         if isinstance(loss_decode, Sequence):
@@ -202,7 +138,7 @@ class DenseTaskHead(BaseModule):
         pred = F.interpolate(
             pred, size=gt.shape[-2:], mode='bilinear', align_corners=self.align_corners
         )
-        target = self.rules.to_target(gt)
+        target = self.kind.to_target(gt)
         kwargs = {} if self.spec.ignore_index is None else {'ignore_index': self.spec.ignore_index}
         losses: Dict[str, Tensor] = {}
         for loss_module in self.losses:
@@ -265,7 +201,7 @@ class DenseTaskHead(BaseModule):
                     f'flip_direction must be one of {sorted(_FLIP_DIMS)}, got {direction!r}'
                 )
             output = output.flip(dims=_FLIP_DIMS[direction])
-            negate = self.rules.flip_negate.get(direction, ())
+            negate = self.kind.flip_negate.get(direction, ())
             if negate:
                 sign = output.new_ones(output.shape[0], 1, 1)
                 sign[list(negate)] = -1
@@ -277,4 +213,4 @@ class DenseTaskHead(BaseModule):
                 mode='bilinear',
                 align_corners=self.align_corners,
             )[0]
-        return self.rules.activate(output), output
+        return self.kind.activate(output), output

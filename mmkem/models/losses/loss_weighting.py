@@ -24,6 +24,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptMultiConfig, add_prefix
 from torch import Tensor
 
+from mmkem.structures import check_task_list
+
 TaskLosses = Mapping[str, Mapping[str, Tensor]]
 
 
@@ -39,11 +41,8 @@ class BaseLossWeighting(BaseModule, metaclass=ABCMeta):
 
     def __init__(self, tasks: Sequence[str], init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if isinstance(tasks, str) or len(tasks) == 0:
-            raise ValueError(f'tasks must be a non-empty sequence of task names, got {tasks!r}')
-        if len(set(tasks)) != len(tasks):
-            raise ValueError(f'tasks must not repeat a name, got {list(tasks)}')
-        self.tasks = list(tasks)
+        # Any names: a weighting only sees per-task losses, not what the tasks are.
+        self.tasks = check_task_list(tasks, known=False)
 
     def forward(self, task_losses: TaskLosses) -> Dict[str, Tensor]:
         """Weight the per-task losses.
@@ -89,6 +88,9 @@ class FixedLossWeighting(BaseLossWeighting):
             setting: seg 1, depth 1).
         init_cfg (dict or list[dict], optional): Initialisation config. Defaults to None.
     """
+
+    #: ``weights`` may be keyed by task: a config keeps its own tasks' entries.
+    task_keyed_args = ('weights',)
 
     def __init__(
         self,

@@ -1,7 +1,7 @@
 """Multi-task segmentor: shared backbone, per-task branches, optional task interaction."""
 
 import copy
-from typing import Dict, List, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -12,7 +12,6 @@ from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import (
-    ConfigType,
     OptConfigType,
     OptMultiConfig,
     OptSampleList,
@@ -21,7 +20,8 @@ from mmseg.utils import (
 )
 from torch import Tensor
 
-from mmkem.structures import get_task_spec
+from mmkem.structures import check_task_list, get_task_spec
+from mmkem.utils.registry import takes_argument
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -47,7 +47,7 @@ class NonFiniteLossError(FloatingPointError):
 
 @MODELS.register_module()
 class MultiTaskSegmentor(BaseSegmentor):
-    """Shared (frozen) backbone, per-task encoders, interaction neck, per-task decoders and heads.
+    """Shared (frozen) backbone, per-task encoders, task interaction, per-task decoders and heads.
 
     The paper's KEM framework (its Fig. 3), composed from configs::
 
@@ -55,7 +55,7 @@ class MultiTaskSegmentor(BaseSegmentor):
           -> backbone                 multi-level features (any mmseg / timm backbone in MODELS)
           -> feature_adapter          shared map Z, (B, C, h, w)
           -> task_encoder[t]          F_t = enc_t(Z), one per task (paper: 2-layer ViT)
-          -> neck                     [F_1 .. F_n] -> [F'_1 .. F'_n] (KEM | SKEM | ... | None)
+          -> interaction              [F_1 .. F_n] -> [F'_1 .. F'_n] (KEM | SKEM | ... | None)
           -> task_decoder[t]          per task (paper: 2-layer ViT)
           -> heads[t]                 raw outputs per task, (B, channels_t, h, w)
 
@@ -74,9 +74,15 @@ class MultiTaskSegmentor(BaseSegmentor):
     starts from) or an int, the index of a backbone level (only with a trainable backbone, since the
     saliencies of a frozen backbone's output reach no trainable parameter upstream).
 
+    The interaction module sits between the task encoders and decoders; mmseg's ``neck`` follows
+    the backbone, which here is the feature adapter's place, so this argument is called
+    ``interaction``.
+
     Args:
         tasks (Sequence[str]): Task names, e.g. ``('semseg', 'depth')``; each must be registered in
-            ``mmkem.structures.TASK_SPECS``.
+            ``mmkem.structures.TASK_SPECS``. Configs write the list once, as the top-level
+            ``tasks`` variable, and :func:`mmkem.engine.fill_task_config` fills it in here, in the
+            datasets and in the evaluators.
         backbone (dict): Backbone config; it must return a tuple of feature maps (or one map).
         feature_adapter (dict): Config of the module that fuses the backbone's levels into Z, e.g.
             ``dict(type='FeatureAdapter', in_channels=[...], channels=C)``; the built module must
@@ -88,15 +94,22 @@ class MultiTaskSegmentor(BaseSegmentor):
         task_encoder (dict, optional): Config of one task's encoder, built once per task with
             ``embed_dims=C`` filled in, e.g. ``dict(type='ViTBlocks', num_layers=2,
             with_pos_embed=True)``. Defaults to None: no encoder (F_t = Z).
-        neck (dict, optional): Interaction neck config; called as ``neck([F_1, ..., F_n])`` and
-            returning a list of the same shapes. Defaults to None: no interaction (the plain
-            multi-task baseline).
+        interaction (dict, optional): Task interaction config (``KEM``, ``SKEM``,
+            ``TaskCrossAttention``), called as ``interaction([F_1, ..., F_n])`` and returning a
+            list of the same shapes; ``num_tasks`` and ``in_channels`` are filled in when its
+            class takes them. Defaults to
+            None: no interaction (the plain multi-task baseline).
         task_decoder (dict, optional): Config of one task's decoder, built once per task with
             ``embed_dims=C`` filled in. Defaults to None: no decoder.
         heads (dict, optional): Either one head config used for every task (it has a ``type``
-            key) or a dict ``{task: head config}`` with exactly the tasks of ``tasks``. ``task``
-            and ``in_channels=C`` are filled in. Defaults to None, i.e.
-            ``dict(type='DenseTaskHead')`` for every task.
+            key) or a dict ``{task: head config}`` with exactly the tasks of ``tasks``. ``task``,
+            ``in_channels=C`` and, for tasks with classes, ``out_channels`` (from
+            ``num_classes``) are filled in. Defaults to None, i.e. ``dict(type='DenseTaskHead')``
+            for every task.
+        num_classes (dict, optional): Task -> number of classes of the tasks whose kind has
+            labels (``dict(semseg=40)``): a dataset fact, defined once in the dataset's ``_base_``
+            config as the top-level ``num_classes`` and filled in by
+            :func:`mmkem.engine.fill_task_config`. Defaults to None.
         loss_weighting (dict, optional): Loss weighting config; ``tasks`` is filled in when left
             out and must otherwise equal ``tasks``. Defaults to None, i.e.
             ``dict(type='FixedLossWeighting')`` (all weights 1, the paper's NYUD-v2 setting).
@@ -112,16 +125,20 @@ class MultiTaskSegmentor(BaseSegmentor):
         init_cfg (dict or list[dict], optional): Initialisation config. Defaults to None.
     """
 
+    #: Arguments keyed by task: a config keeps its own tasks' entries (``heads`` when per task).
+    task_keyed_args = ('heads', 'num_classes')
+
     def __init__(
         self,
-        tasks: Sequence[str],
-        backbone: ConfigType,
-        feature_adapter: ConfigType,
+        tasks: Optional[Sequence[str]] = None,
+        backbone: OptConfigType = None,
+        feature_adapter: OptConfigType = None,
         freeze_backbone: bool = True,
         task_encoder: OptConfigType = None,
-        neck: OptConfigType = None,
+        interaction: OptConfigType = None,
         task_decoder: OptConfigType = None,
         heads: OptConfigType = None,
+        num_classes: Optional[Dict[str, int]] = None,
         loss_weighting: OptConfigType = None,
         regularizer: OptConfigType = None,
         regularizer_input: Union[str, int] = 'adapter',
@@ -131,12 +148,17 @@ class MultiTaskSegmentor(BaseSegmentor):
         init_cfg: OptMultiConfig = None,
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if isinstance(tasks, str) or len(tasks) == 0:
-            raise ValueError(f'tasks must be a non-empty sequence of task names, got {tasks!r}')
-        if len(set(tasks)) != len(tasks):
-            raise ValueError(f'tasks must not repeat a name, got {list(tasks)}')
-        self.tasks: List[str] = list(tasks)
+        if tasks is None:
+            raise ValueError(
+                'MultiTaskSegmentor got tasks=None: write the task list once at the top of the '
+                "config (tasks = ['semseg', 'depth']) and build it with tools/train.py, "
+                'MultiTaskRunner or mmkem.engine.fill_task_config(cfg), or pass tasks=[...]'
+            )
+        self.tasks: List[str] = check_task_list(tasks)
         self.specs = {task: get_task_spec(task) for task in self.tasks}
+        self.num_classes = self._check_num_classes(num_classes)
+        if backbone is None or feature_adapter is None:
+            raise ValueError('MultiTaskSegmentor needs a backbone and a feature_adapter config')
 
         self.backbone = MODELS.build(backbone)
         self.freeze_backbone = freeze_backbone
@@ -153,7 +175,13 @@ class MultiTaskSegmentor(BaseSegmentor):
         self.channels = channels
 
         self.task_encoders = self._build_per_task(task_encoder, embed_dims=channels)
-        self.neck = MODELS.build(neck) if neck is not None else None
+        self.interaction = None
+        if interaction is not None:
+            interaction = copy.deepcopy(dict(interaction))
+            for name, value in (('num_tasks', len(self.tasks)), ('in_channels', channels)):
+                if takes_argument((MODELS,), interaction, name):
+                    interaction.setdefault(name, value)
+            self.interaction = MODELS.build(interaction)
         self.task_decoders = self._build_per_task(task_decoder, embed_dims=channels)
         self.heads = nn.ModuleDict(
             {task: MODELS.build(cfg) for task, cfg in self._head_cfgs(heads).items()}
@@ -197,6 +225,20 @@ class MultiTaskSegmentor(BaseSegmentor):
             modules[task] = MODELS.build(task_cfg)
         return nn.ModuleDict(modules)
 
+    def _check_num_classes(self, num_classes: Optional[Dict[str, int]]) -> Dict[str, int]:
+        """Class counts of the model's tasks with labels (other entries of ``num_classes`` are
+        dataset facts of tasks this model does not train and are left out)."""
+        num_classes = dict(num_classes or {})
+        for task, count in num_classes.items():
+            spec = get_task_spec(task)
+            if not spec.has_classes:
+                raise ValueError(
+                    f'num_classes[{task!r}]: task {task!r} (kind {spec.kind!r}) has no classes'
+                )
+            if not isinstance(count, int) or count < 1:
+                raise ValueError(f'num_classes[{task!r}] must be an int >= 1, got {count!r}')
+        return {t: num_classes[t] for t in self.tasks if t in num_classes}
+
     def _head_cfgs(self, heads: OptConfigType) -> Dict[str, dict]:
         """Per-task head configs from one shared config or a dict keyed by task."""
         if heads is None:
@@ -209,6 +251,8 @@ class MultiTaskSegmentor(BaseSegmentor):
         for task, cfg in per_task.items():
             cfg.setdefault('task', task)
             cfg.setdefault('in_channels', self.channels)
+            if task in self.num_classes:
+                cfg.setdefault('out_channels', self.num_classes[task])
             if cfg['task'] != task:
                 raise ValueError(f'heads[{task!r}] has task={cfg["task"]!r}; they must agree')
         return per_task
@@ -248,7 +292,7 @@ class MultiTaskSegmentor(BaseSegmentor):
         return feats if isinstance(feats, (list, tuple)) else (feats,)
 
     def forward_tasks(self, shared: Tensor) -> Dict[str, Tensor]:
-        """Task encoders, interaction neck, task decoders and heads.
+        """Task encoders, task interaction, task decoders and heads.
 
         Args:
             shared (Tensor): Z, (B, C, h, w).
@@ -257,10 +301,12 @@ class MultiTaskSegmentor(BaseSegmentor):
             dict[str, Tensor]: Raw head outputs per task, (B, channels_t, h, w).
         """
         feats = [self.task_encoders[task](shared) for task in self.tasks]
-        if self.neck is not None:
-            feats = list(self.neck(feats))
+        if self.interaction is not None:
+            feats = list(self.interaction(feats))
             if len(feats) != len(self.tasks):
-                raise ValueError(f'the neck returned {len(feats)} maps for {len(self.tasks)} tasks')
+                raise ValueError(
+                    f'the interaction module returned {len(feats)} maps for {len(self.tasks)} tasks'
+                )
         return {
             task: self.heads[task](self.task_decoders[task](feat))
             for task, feat in zip(self.tasks, feats)

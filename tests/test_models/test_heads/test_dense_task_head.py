@@ -35,10 +35,16 @@ def _constant_output(head, values):
 @pytest.mark.parametrize(
     'task,channels', [('semseg', 40), ('depth', 1), ('normals', 3), ('edge', 1), ('sal', 1)]
 )
-def test_output_channels_follow_task_spec(task, channels):
-    head = _head(task)
+def test_output_channels_follow_task_kind(task, channels):
+    # A kind with labels has no channel count of its own: the classes are the dataset's.
+    head = _head(task, out_channels=40) if task == 'semseg' else _head(task)
     assert head(torch.randn(2, 8, 5, 6)).shape == (2, channels, 5, 6)
     assert _head(task, out_channels=7, num_convs=0)(torch.randn(1, 8, 3, 3)).shape[1] == 7
+
+
+def test_label_task_needs_its_number_of_classes():
+    with pytest.raises(ValueError, match=r'num_classes=dict\(semseg=N\)'):
+        _head('semseg')
 
 
 def test_semseg_loss_matches_cross_entropy_after_upsampling():
@@ -92,12 +98,10 @@ def test_several_losses_and_missing_gt():
 
 
 def test_unknown_kind_is_rejected():
-    register_task(TaskSpec('toy_kind_task', 'toy', 'gt_toy', 'pred_toy', channels=2))
-    try:
-        with pytest.raises(ValueError, match="kind 'toy'"):
-            _head('toy_kind_task')
-    finally:
-        TASK_SPECS.pop('toy_kind_task')
+    # Rejected when the task is registered, before any head is built.
+    with pytest.raises(ValueError, match="kind 'toy'"):
+        register_task(TaskSpec('toy_kind_task', 'toy', 'gt_toy', 'pred_toy'))
+    assert 'toy_kind_task' not in TASK_SPECS
 
 
 def test_postprocess_removes_padding_resizes_and_activates():

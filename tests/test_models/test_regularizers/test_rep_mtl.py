@@ -8,11 +8,11 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
 import mmkem  # noqa: F401
 import mmkem.models.regularizers  # noqa: F401  (registers the modules before the lead's import)
+from mmkem.apis import build_runner
 from mmkem.datasets.demo_nyud import make_demo_nyud
 from mmkem.models.regularizers import csa_loss, tsr_loss
 
@@ -186,7 +186,7 @@ def test_kem_demo_config_trains_with_rep_mtl(tmp_path):
     cfg.default_hooks.checkpoint.interval = 2
     cfg.default_hooks.logger.interval = 1
     cfg.custom_hooks = [dict(type='MathSDPAHook')]
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     model = runner.model
     heads_before = {k: v.detach().clone() for k, v in model.heads.state_dict().items()}
     runner.train()

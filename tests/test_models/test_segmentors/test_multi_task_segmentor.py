@@ -37,6 +37,7 @@ CFG = dict(
     task_encoder=dict(type='ViTBlocks', num_layers=2, num_heads=2, with_pos_embed=True),
     task_decoder=dict(type='ViTBlocks', num_layers=2, num_heads=2),
     heads=dict(type='DenseTaskHead', conv_channels=8),
+    num_classes=dict(semseg=40),
 )
 
 
@@ -319,9 +320,9 @@ class ToyTestReverseNeck(BaseModule):
         return feats[::-1]
 
 
-def test_neck_is_called_between_encoders_and_decoders():
+def test_interaction_is_called_between_encoders_and_decoders():
     plain = _build(task_decoder=None)
-    swapped = _build(task_decoder=None, neck=dict(type='ToyTestReverseNeck'))
+    swapped = _build(task_decoder=None, interaction=dict(type='ToyTestReverseNeck'))
     swapped.load_state_dict(plain.state_dict())
     inputs, _ = _batch()
     plain.eval()
@@ -330,12 +331,12 @@ def test_neck_is_called_between_encoders_and_decoders():
         shared = plain.extract_feat(inputs)
         feats = [plain.task_encoders[t](shared) for t in TASKS]
         out = swapped(inputs, mode='tensor')
-    # with the neck, the depth head reads the normals encoder's map (reversed order)
+    # with the interaction, the depth head reads the normals encoder's map (reversed order)
     expected = plain.heads['depth'](feats[TASKS.index('normals')])
     assert torch.allclose(out['depth'], expected, atol=1e-6)
 
 
-@pytest.mark.skipif(MODELS.get('KEM') is None, reason='the KEM neck is not registered yet')
+@pytest.mark.skipif(MODELS.get('KEM') is None, reason='KEM is not registered yet')
 def test_paper_layout_swin_kem_from_config_trains():
     """Frozen Swin, ViT encoders, KEM, ViT decoders, built from an mmengine Config (ConfigDicts)."""
     cfg = Config(
@@ -356,7 +357,7 @@ def test_paper_layout_swin_kem_from_config_trains():
                     out_index=2,
                     channels=C,
                 ),
-                neck=dict(type='KEM', in_channels=C, num_tasks=len(TASKS)),
+                interaction=dict(type='KEM'),
                 heads={task: dict(type='DenseTaskHead') for task in TASKS},
                 loss_weighting=dict(type='UncertaintyLossWeighting'),
             )
@@ -370,7 +371,9 @@ def test_paper_layout_swin_kem_from_config_trains():
     assert {f'{t}.loss_log_var' for t in TASKS} <= set(losses)
     _total(losses).backward()
     assert all(torch.isfinite(v).all() for v in losses.values())
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.neck.parameters())
+    assert any(
+        p.grad is not None and p.grad.abs().sum() > 0 for p in model.interaction.parameters()
+    )
     assert all(p.grad is None for p in model.backbone.parameters())
     model.eval()
     with torch.no_grad():
