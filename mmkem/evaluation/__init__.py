@@ -1,3 +1,3 @@
-from . import metrics
+from . import functional, metrics
 
-__all__ = ['metrics']
+__all__ = ['functional', 'metrics']

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmkem.evaluation.metrics import functional as M
+from mmkem.evaluation import functional as M
 from mmkem.structures import KindMetrics, TaskKind, TaskSpec, register_kind, register_task
 from mmkem.visualization import colorize as C
 

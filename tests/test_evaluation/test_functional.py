@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mmkem.evaluation.metrics import functional as F
+from mmkem.evaluation import functional as F
 
 # 2x3 label maps, 3 classes, one ignored pixel (bottom right):
 #   gt   = 0 0 1      pred = 0 1 1

@@ -182,13 +182,13 @@ def test_test_tool_refuses_another_models_and_truncated_checkpoints(setup):
         res = _train(setup, work_dir)
         assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
 
-    # The same training config with SKEM instead of KEM: the neck's weights differ.
+    # The same training config with SKEM instead of KEM: the interaction's weights differ.
     env = dict(PYTHONPATH=str(root))
     other = [sys.executable, TEST, cfg, ckpt, '--work-dir', str(root / 't')]
-    res = run(other + ['--cfg-options', 'model.neck.type=SKEM'], str(root), env)
+    res = run(other + ['--cfg-options', 'model.interaction.type=SKEM'], str(root), env)
     assert res.returncode == 1, (res.stdout + res.stderr)[-3000:]
     assert f'checkpoint {ckpt} does not match the model' in res.stderr
-    assert 'neck.core' in res.stderr and 'Traceback' not in res.stderr
+    assert 'interaction.core' in res.stderr and 'Traceback' not in res.stderr
 
     truncated = str(root / 'truncated.pth')
     with open(ckpt, 'rb') as src, open(truncated, 'wb') as dst:

@@ -1,6 +1,5 @@
-from . import functional
+from ..functional import delta_m, relative_gain
 from .delta_p import delta_p, delta_p_per_task
-from .functional import delta_m, relative_gain
 from .multi_task_metric import MultiTaskMetric
 from .sort_of_clevr_metric import SortOfCLEVRMetric
 
@@ -10,6 +9,5 @@ __all__ = [
     'delta_m',
     'delta_p',
     'delta_p_per_task',
-    'functional',
     'relative_gain',
 ]

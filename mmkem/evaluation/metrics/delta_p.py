@@ -7,7 +7,7 @@ import numpy as np
 
 from mmkem.structures import metric_directions
 
-from .functional import relative_gain
+from ..functional import relative_gain
 
 __all__ = ['OTHER_LOWER_IS_BETTER', 'delta_p', 'delta_p_per_task']
 

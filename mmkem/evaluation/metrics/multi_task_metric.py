@@ -19,7 +19,7 @@ from mmkem.structures import (
     task_classes,
 )
 
-from . import functional as F
+from .. import functional as F
 from .delta_p import delta_p
 
 __all__ = ['MultiTaskMetric']
