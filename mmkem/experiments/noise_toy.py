@@ -16,8 +16,12 @@ attention over their concatenation (task-major, ``n_s = 3 m`` tokens):
 
 Two models, differing only in the attention (paper Fig. 1 and Fig. 2):
 
-- ``'cross_attention'``: 2 layers of single-head :class:`TaskCrossAttention` (eq. 4).
-- ``'kem'``: 2 layers of single-head :class:`KEM` (eqs. 1-3, ``L`` slots, top-``k`` retrieve).
+- ``'cross_attention'``: 2 layers of single-head :class:`~mmkem.models.layers.TokenCrossAttention`
+  (eq. 4; the core of the ``TaskCrossAttention`` interaction module).
+- ``'kem'``: 2 layers of single-head :class:`~mmkem.models.layers.KEMCore` (eqs. 1-3, ``L``
+  slots, top-``k`` retrieve; the core of ``KEM``).
+
+Both run on the three token segments directly.
 
 followed by a per-task MLP head on every token of tasks 1 and 2 (task 3 has no target).
 
@@ -44,7 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmkem.models.necks import KEM, TaskCrossAttention
+from mmkem.models.layers import KEMCore, TokenCrossAttention
 
 __all__ = [
     'NoiseToyConfig',
@@ -172,8 +176,8 @@ class NoiseToyModel(nn.Module):
     """``num_layers`` attention layers over the three tasks' tokens, then per-task MLP heads.
 
     Args:
-        model_type (str): ``'cross_attention'`` (:class:`TaskCrossAttention`, one head) or
-            ``'kem'`` (:class:`KEM`, one head, ``num_slots`` slots, top-``topk`` retrieve).
+        model_type (str): ``'cross_attention'`` (:class:`TokenCrossAttention`, one head) or
+            ``'kem'`` (:class:`KEMCore`, one head, ``num_slots`` slots, top-``topk`` retrieve).
         cfg (NoiseToyConfig): Sizes.
 
     Shapes:
@@ -189,11 +193,10 @@ class NoiseToyModel(nn.Module):
         self.model_type = model_type
         d, out = cfg.dims, 2 * cfg.latent_dims
         if model_type == 'cross_attention':
-            layers = [TaskCrossAttention(d, num_tasks=3) for _ in range(cfg.num_layers)]
+            layers = [TokenCrossAttention(d) for _ in range(cfg.num_layers)]
         else:
             layers = [
-                KEM(d, num_tasks=3, num_slots=cfg.num_slots, topk=cfg.topk)
-                for _ in range(cfg.num_layers)
+                KEMCore(d, num_slots=cfg.num_slots, topk=cfg.topk) for _ in range(cfg.num_layers)
             ]
         self.layers = nn.ModuleList(layers)
         self.heads = nn.ModuleList(
@@ -212,13 +215,11 @@ class NoiseToyModel(nn.Module):
             the layer: ``{'attention': (B, 1, n_s, n_s)}`` for cross-attention,
             ``{'retrieve': (B, 1, L, n_s), 'write': (B, 1, n_s, L)}`` for KEM.
         """
-        maps = [tok.transpose(1, 2).unsqueeze(2) for tok in tokens]  # (B, d, 1, m) per task
         attns = []
         for layer in self.layers:
-            maps, attn = layer(maps, return_attention=True)
+            tokens, attn = layer(tokens, return_attention=True)
             attns.append(attn)
-        out_tokens = [feat.flatten(2).transpose(1, 2) for feat in maps]
-        preds = [head(tok) for head, tok in zip(self.heads, out_tokens[:2])]
+        preds = [head(tok) for head, tok in zip(self.heads, tokens[:2])]
         return preds, attns
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from mmkem.models.necks import KEM, SKEM, TaskCrossAttention
+from mmkem.models.interactions import KEM, SKEM, TaskCrossAttention
 
 MODULES = ('copy', 'kem', 'skem_task_axis', 'skem_feature', 'cross_attention')
 

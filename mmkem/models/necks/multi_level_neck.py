@@ -2,25 +2,23 @@
 
 mmseg's ``EncoderDecoder`` passes the backbone's tuple of maps ``(B, C_i, H_i, W_i)`` (different
 widths and sizes) to its ``neck`` and hands the result to any decode head. This neck projects the
-chosen levels to one width, lets the memory of :class:`~mmkem.models.necks.KEMCore` read and write
-the tokens of all of them together (``n_s = sum H_i W_i``), and adds the projected-back update to
-each level, so widths, sizes and order are unchanged and the decode head needs no edit.
+chosen levels to one width, lets a token mixer built from the registry (by default the memory of
+:class:`~mmkem.models.layers.KEMCore`) read and write the tokens of all of them together
+(``n_s = sum H_i W_i``), and adds the projected-back update to each level, so widths, sizes and
+order are unchanged and the decode head needs no edit.
 """
 
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
-import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
-from .cross_attention import TaskCrossAttention
-from .kem import KEMCore, split_tokens
+from ..layers import split_tokens
 
 __all__ = ['KEMMultiLevelNeck']
-
-MIXERS = ('kem', 'skem', 'cross_attention')
 
 
 @MODELS.register_module()
@@ -33,39 +31,40 @@ class KEMMultiLevelNeck(BaseModule):
         [x_1', ..., x_n'] = mixer([x_1, ..., x_n])                  # tokens of all levels at once
         out_i = feat_i + Upsample(Conv1x1'_i(x_i' - x_i))           # (B, C_i, H_i, W_i)
 
-    ``mixer`` is the token-level :class:`~mmkem.models.necks.KEMCore` (eqs. 1-3; its Broadcast adds
-    ``w_r F^`` to its input, so ``x_i' - x_i`` is exactly the memory's update), the same core with
-    the ``'feature'`` ETF reading of sKEM (eq. 7), or the cross-attention baseline of eq. 4
-    (:class:`~mmkem.models.necks.TaskCrossAttention` run on the concatenated tokens). Levels not in
-    ``in_index`` are returned unchanged (the same tensor objects).
+    ``mixer`` is a token-level module built from ``MODELS`` with ``embed_dims`` filled in, called
+    as ``mixer(tokens)`` on the list of the levels' token views ``(B, N_i, C)`` and returning
+    ``(outs, attn)`` with ``outs`` of the same shapes (the contract of :mod:`mmkem.models.layers`):
+
+    - ``dict(type='KEMCore', ...)`` (default): the memory of eqs. 1-3; its Broadcast adds ``w_r F^``
+      to its input, so ``x_i' - x_i`` is exactly the memory's update.
+    - ``dict(type='KEMCore', etf_mode='feature', num_vertices=K, ...)``: sKEM (eq. 7) in its
+      ``'feature'`` reading. The ``'task_axis'`` reading needs segments of equal length and is
+      rejected.
+    - ``dict(type='TokenCrossAttention', ...)``: the cross-attention baseline of eq. 4 over the
+      concatenated tokens.
+
+    Levels not in ``in_index`` are returned unchanged (the same tensor objects).
 
     Cost: KEM and sKEM are linear in ``n_s`` in time and memory (the core's fast form never
     transposes the channel-first token views); cross-attention is quadratic in ``n_s`` and meant
     only as the paper's baseline on small inputs. For a large first level (stride-4 maps of a
     512x512 crop give 16384 tokens of the ~21800) ``strides`` average-pools that level before the
     memory reads it and upsamples (bilinear) the update back; the residual keeps the full-resolution
-    features. sKEM's ``'task_axis'`` reading needs segments of equal length and is rejected.
+    features.
 
     Args:
         in_channels (Sequence[int]): Channels ``C_i`` of every backbone level, in order.
-        embed_dims (int): Common width ``C`` the memory works at. Defaults to 256.
+        embed_dims (int): Common width ``C`` the mixer works at. Defaults to 256.
         in_index (Sequence[int], optional): Levels that take part; the others pass through.
             None means all. Defaults to None.
         strides (int or Sequence[int]): Average-pooling stride per level of ``in_index`` (or one
-            for all) applied before the memory; 1 keeps the level's resolution. Defaults to 1.
-        mixer (str): ``'kem'``, ``'skem'`` (``'feature'`` reading) or ``'cross_attention'``.
-            Defaults to ``'kem'``.
-        num_slots (int): Memory slots ``L`` (KEM/sKEM). Defaults to 20.
-        topk (int): Tokens kept per slot, ``k`` (KEM/sKEM). Defaults to 3.
-        num_heads (int): Attention heads; must divide ``embed_dims``. Defaults to 1.
-        residual_weight (float): ``w_r`` of eq. 3 (eq. 4 for cross-attention). Defaults to 1.0.
+            for all) applied before the mixer; 1 keeps the level's resolution. Defaults to 1.
+        mixer (dict, optional): Config of the token mixer; ``embed_dims`` is filled in (if given
+            it must equal ``embed_dims``). None means ``dict(type='KEMCore')`` (``num_slots=20``,
+            ``topk=3``, one head). Defaults to None.
         zero_init_output (bool): Zero the output projections, so the neck starts as the identity
             (useful when adding it to a pretrained model); the projections still receive gradients
             from the first step. Defaults to False.
-        core_cfg (dict, optional): Further :class:`KEMCore` arguments (``topk_mode``,
-            ``qkv_bias``, ``num_vertices``, ``etf_seed``, ``feature_scale``, ``impl``).
-            With ``mixer='skem'``, ``num_vertices`` defaults to ``min(8, head width)``.
-            Defaults to None.
         init_cfg (dict or list[dict], optional): Initialisation config. Defaults to None.
 
     Shapes:
@@ -79,14 +78,9 @@ class KEMMultiLevelNeck(BaseModule):
         embed_dims: int = 256,
         in_index: Optional[Sequence[int]] = None,
         strides: Union[int, Sequence[int]] = 1,
-        mixer: str = 'kem',
-        num_slots: int = 20,
-        topk: int = 3,
-        num_heads: int = 1,
-        residual_weight: float = 1.0,
+        mixer: OptConfigType = None,
         zero_init_output: bool = False,
-        core_cfg: Optional[dict] = None,
-        init_cfg=None,
+        init_cfg: OptMultiConfig = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         in_channels = list(in_channels)
@@ -110,21 +104,11 @@ class KEMMultiLevelNeck(BaseModule):
                 f'strides must be an int >= 1 or one per in_index level ({len(in_index)}), '
                 f'got {strides}'
             )
-        if mixer not in MIXERS:
-            raise ValueError(f'mixer must be one of {MIXERS}, got {mixer!r}')
-        core_cfg = dict(core_cfg or {})
-        if core_cfg.get('etf_mode') == 'task_axis':
-            raise ValueError(
-                "etf_mode='task_axis' needs token segments of equal length, but backbone levels "
-                "have different sizes; use mixer='skem' (the 'feature' reading) instead"
-            )
-        if 'etf_mode' in core_cfg:
-            raise ValueError("core_cfg must not set etf_mode; choose it with mixer='kem'/'skem'")
+        mixer = self._mixer_cfg(dict(type='KEMCore') if mixer is None else mixer, embed_dims)
         self.in_channels = in_channels
         self.embed_dims = embed_dims
         self.in_index = in_index
         self.strides = strides
-        self.mixer_type = mixer
 
         self.proj_in = nn.ModuleList(nn.Conv2d(in_channels[i], embed_dims, 1) for i in in_index)
         self.proj_out = nn.ModuleList(nn.Conv2d(embed_dims, in_channels[i], 1) for i in in_index)
@@ -132,37 +116,31 @@ class KEMMultiLevelNeck(BaseModule):
             for conv in self.proj_out:
                 nn.init.zeros_(conv.weight)
                 nn.init.zeros_(conv.bias)
+        self.mixer = MODELS.build(mixer)
 
-        if mixer == 'cross_attention':
-            if core_cfg:
-                raise ValueError(
-                    f"core_cfg is for mixer='kem'/'skem' only, got {sorted(core_cfg)} with "
-                    "mixer='cross_attention'"
-                )
-            self.mixer = TaskCrossAttention(
-                embed_dims, num_tasks=1, num_heads=num_heads, residual_weight=residual_weight
+    @staticmethod
+    def _mixer_cfg(mixer: ConfigType, embed_dims: int) -> dict:
+        """Check the ``mixer`` config and fill in ``embed_dims``."""
+        if not isinstance(mixer, dict) or 'type' not in mixer:
+            raise ValueError(
+                "mixer must be a config dict with a 'type' registered in MODELS, e.g. "
+                f"dict(type='KEMCore', num_slots=20, topk=3) or dict(type='TokenCrossAttention'), "
+                f'got {mixer!r}'
             )
-        else:
-            if mixer == 'skem':
-                core_cfg['etf_mode'] = 'feature'
-                core_cfg.setdefault('num_vertices', min(8, embed_dims // max(num_heads, 1)))
-            self.mixer = KEMCore(
-                embed_dims,
-                num_slots=num_slots,
-                topk=topk,
-                num_heads=num_heads,
-                residual_weight=residual_weight,
-                **core_cfg,
+        mixer = dict(mixer)
+        if mixer.get('etf_mode') == 'task_axis':
+            raise ValueError(
+                "etf_mode='task_axis' needs token segments of equal length, but backbone levels "
+                "have different sizes; use etf_mode='feature' (sKEM's 'feature' reading) instead"
             )
-
-    def _mix(self, tokens: List[Tensor]) -> List[Tensor]:
-        """Run the mixer over the concatenation of ``tokens`` (B, N_i, C); same lengths back."""
-        if isinstance(self.mixer, KEMCore):
-            return self.mixer(tokens)[0]
-        # TaskCrossAttention on a single "task map" (B, C, 1, n_s) holding all tokens
-        lengths = [tok.shape[1] for tok in tokens]
-        joined = torch.cat(tokens, dim=1).mT.unsqueeze(2)
-        return list(self.mixer([joined])[0].squeeze(2).mT.split(lengths, dim=1))
+        if isinstance(mixer['type'], str) and MODELS.get(mixer['type']) is None:
+            raise ValueError(f'mixer type {mixer["type"]!r} is not registered in MODELS')
+        if mixer.setdefault('embed_dims', embed_dims) != embed_dims:
+            raise ValueError(
+                f"mixer embed_dims={mixer['embed_dims']} differs from the neck's "
+                f'embed_dims={embed_dims}; leave it out of the mixer config'
+            )
+        return mixer
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         """Exchange information between the levels through the memory.
@@ -191,8 +169,7 @@ class KEMMultiLevelNeck(BaseModule):
             if stride > 1:
                 x = F.avg_pool2d(x, stride, stride, ceil_mode=True)
             maps.append(x)
-        tokens = split_tokens(maps)
-        mixed = self._mix(tokens)
+        mixed, _ = self.mixer(split_tokens(maps))  # the levels' tokens, same lengths back
         outs = list(inputs)
         for proj, x, tok, i in zip(self.proj_out, maps, mixed, self.in_index):
             update = proj(tok.mT.reshape(x.shape) - x)  # update at the pooled size

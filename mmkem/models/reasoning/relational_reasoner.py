@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModel
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, OptConfigType
+from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
 __all__ = ['RelationalReasoner']
@@ -62,7 +62,8 @@ class RelationalReasoner(BaseModel):
        CNN+MLP path beside the interaction module.
 
     Args:
-        interaction (dict): Config of a two-segment neck: ``KEM``, ``SKEM`` or
+        interaction (dict): Config of a task-interaction module of
+            :mod:`mmkem.models.interactions` for two segments: ``KEM``, ``SKEM`` or
             ``TaskCrossAttention`` (``in_channels`` and ``num_tasks`` are filled in).
         embed_dims (int): Token width. Defaults to 32.
         cnn_channels (int): Channels of the conv layers. Defaults to 24.
@@ -103,7 +104,7 @@ class RelationalReasoner(BaseModel):
         norm_cfg: OptConfigType = None,
         grid_size: int = 5,
         data_preprocessor: OptConfigType = None,
-        init_cfg: OptConfigType = None,
+        init_cfg: OptMultiConfig = None,
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if norm_cfg is None:

@@ -1,11 +1,12 @@
 """Run training iterations on the math attention kernel, so second-order gradients pass attention.
 
 ``torch.nn.functional.scaled_dot_product_attention`` (used by timm's ViT blocks and by
-``TaskCrossAttention``) picks a flash or memory-efficient kernel when it can; those kernels have no
-double backward ("derivative for aten::_scaled_dot_product_flash_attention_for_cpu_backward is not
-implemented"). Rep-MTL differentiates dL_t/dZ, so every attention layer between Z and the losses
-(the task encoders, interaction neck and decoders of the KEM models) must run the explicit
-softmax(QK^T)V kernel while training. Same values; more memory and time.
+``TokenCrossAttention``, the core of ``TaskCrossAttention``) picks a flash or memory-efficient
+kernel when it can; those kernels have no double backward ("derivative for
+aten::_scaled_dot_product_flash_attention_for_cpu_backward is not implemented"). Rep-MTL
+differentiates dL_t/dZ, so every attention layer between Z and the losses (the task encoders,
+interaction module and decoders of the KEM models) must run the explicit softmax(QK^T)V kernel
+while training. Same values; more memory and time.
 """
 
 from typing import Optional

@@ -7,9 +7,11 @@ import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
+from torch import nn
 
 import mmkem  # noqa: F401  (registers the necks)
-from mmkem.models.necks import KEMCore, KEMMultiLevelNeck
+from mmkem.models.layers import KEMCore
+from mmkem.models.necks import KEMMultiLevelNeck
 
 WIDTHS = (6, 10, 12)
 SIZES = ((8, 10), (4, 5), (2, 3))
@@ -25,7 +27,12 @@ def make_inputs(batch=2, seed=0):
 
 def build(**kwargs):
     init_default_scope('mmseg')
-    cfg = dict(type='KEMMultiLevelNeck', in_channels=list(WIDTHS), embed_dims=8, topk=4)
+    cfg = dict(
+        type='KEMMultiLevelNeck',
+        in_channels=list(WIDTHS),
+        embed_dims=8,
+        mixer=dict(type='KEMCore', topk=4),
+    )
     cfg.update(kwargs)
     neck = MODELS.build(cfg).double()
     gen = torch.Generator().manual_seed(1)
@@ -81,10 +88,10 @@ def reference(neck, inputs):
     'kwargs',
     [
         dict(),
-        dict(mixer='skem', core_cfg=dict(num_vertices=4)),
-        dict(mixer='cross_attention'),
+        dict(mixer=dict(type='KEMCore', topk=4, etf_mode='feature', num_vertices=4)),
+        dict(mixer=dict(type='TokenCrossAttention')),
         dict(in_index=[0, 2], strides=[2, 1]),
-        dict(num_heads=2, strides=2, core_cfg=dict(topk_mode='mask_probs')),
+        dict(strides=2, mixer=dict(type='KEMCore', topk=4, num_heads=2, topk_mode='mask_probs')),
     ],
 )
 def test_matches_plain_reference_and_keeps_shapes(kwargs):
@@ -131,22 +138,68 @@ def test_zero_init_output_starts_as_identity():
 @pytest.mark.parametrize(
     'kwargs, match',
     [
-        (dict(core_cfg=dict(etf_mode='task_axis', num_vertices=3)), 'task_axis'),
-        (dict(mixer='skem', core_cfg=dict(etf_mode='feature')), 'etf_mode'),
-        (dict(mixer='attention'), 'mixer'),
+        (dict(mixer=dict(type='KEMCore', etf_mode='task_axis', num_vertices=3)), 'task_axis'),
+        (dict(mixer='kem'), 'config dict'),
+        (dict(mixer=dict(type='Attention')), "'Attention' is not registered"),
+        (dict(mixer=dict(type='KEMCore', embed_dims=16)), 'embed_dims=16'),
+        (dict(mixer=dict(type='KEMCore', etf_mode='feature')), 'num_vertices'),
         (dict(in_index=[0, 3]), 'in_index'),
         (dict(in_index=[1, 1]), 'in_index'),
         (dict(strides=[2, 1]), 'strides'),
         (dict(strides=0), 'strides'),
-        (dict(mixer='cross_attention', core_cfg=dict(impl='plain')), 'core_cfg'),
         (dict(in_channels=[]), 'in_channels'),
     ],
 )
 def test_rejects_bad_arguments(kwargs, match):
+    init_default_scope('mmseg')
     args = dict(in_channels=list(WIDTHS), embed_dims=8)
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         KEMMultiLevelNeck(**args)
+
+
+def test_rejects_arguments_of_another_mixer():
+    """A KEM argument given to the cross-attention mixer fails where that mixer is built."""
+    init_default_scope('mmseg')
+    with pytest.raises(TypeError, match='impl'):
+        KEMMultiLevelNeck(
+            list(WIDTHS), embed_dims=8, mixer=dict(type='TokenCrossAttention', impl='plain')
+        )
+
+
+class DoublingMixer(nn.Module):
+    """A token mixer registered by this test: ``x' = 2 x`` (so the update is ``x``)."""
+
+    def __init__(self, embed_dims: int, note: str = '') -> None:
+        super().__init__()
+        self.embed_dims, self.note = embed_dims, note
+        self.calls = []
+
+    def forward(self, tokens, return_attention=False):
+        self.calls.append([tuple(t.shape) for t in tokens])
+        return [2 * t for t in tokens], None
+
+
+def test_builds_any_registered_mixer_from_its_config():
+    init_default_scope('mmseg')
+    MODELS.register_module(name='DoublingMixerForTest', module=DoublingMixer, force=True)
+    neck = KEMMultiLevelNeck(
+        list(WIDTHS),
+        embed_dims=8,
+        strides=[2, 1, 1],
+        mixer=dict(type='DoublingMixerForTest', note='x'),
+    ).double()
+    assert type(neck.mixer) is DoublingMixer
+    assert (neck.mixer.embed_dims, neck.mixer.note) == (8, 'x')  # embed_dims filled in
+    inputs = make_inputs()
+    outs = neck(inputs)
+    assert neck.mixer.calls == [[(2, 20, 8), (2, 20, 8), (2, 6, 8)]]  # all levels at once
+    for conv_in, conv_out, stride, inp, out in zip(
+        neck.proj_in, neck.proj_out, neck.strides, inputs, outs
+    ):
+        x = F.avg_pool2d(conv1x1(inp, conv_in), stride, stride, ceil_mode=True)
+        update = F.interpolate(conv1x1(x, conv_out), size=inp.shape[-2:], mode='bilinear')
+        torch.testing.assert_close(out, inp + update, rtol=1e-12, atol=1e-12)
 
 
 def test_rejects_wrong_inputs():

@@ -1,9 +1,10 @@
-"""KEM and sKEM: the knowledge-extraction memory necks of the paper (eqs. 1-3, 6-7).
+"""The KEM memory on token sequences: Retrieve, Write, Broadcast (paper eqs. 1-3, and 6-7 for sKEM).
 
-The computation lives in :class:`KEMCore`, which works on token sequences ``(B, N_i, C)``; the
-registered necks :class:`KEM` and :class:`SKEM` only turn the task maps ``(B, C, H, W)`` into tokens
-and back. Any other adapter (for example a multi-level neck whose levels play the role of tasks)
-reuses the same core.
+:class:`KEMCore` is registered in ``MODELS`` and works on a list of token segments ``(B, N_i, C)``;
+the task-interaction modules :class:`~mmkem.models.interactions.KEM` and
+:class:`~mmkem.models.interactions.SKEM` only turn the task maps ``(B, C, H, W)`` into tokens and
+back, and :class:`~mmkem.models.necks.KEMMultiLevelNeck` builds it from its ``mixer`` config with
+the backbone levels as segments.
 
 Two implementations of the same equations are kept, selected by ``impl``:
 
@@ -18,8 +19,9 @@ Two implementations of the same equations are kept, selected by ``impl``:
   tokens.
   What remains over all tokens is a few passes of ``O(L n_s d)``: the module is memory-bandwidth
   bound. Channel-first token views (``feat.flatten(2).mT``) are consumed and produced in place, so
-  the necks never transpose a feature map. Its backward is hand-written and once differentiable:
-  second-order gradients through the neck need ``'plain'``.
+  the callers never transpose a feature map. Its backward is hand-written and once differentiable
+  (:class:`~mmkem.models.layers.NormedMatmul`): second-order gradients through the memory need
+  ``'plain'``.
 """
 
 import math
@@ -30,129 +32,21 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
+from mmseg.utils import OptMultiConfig
 from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
 
 from .etf import simplex_etf
+from .normed_matmul import normed_matmul, residual_matmul, token_stats
+from .tokens import gather_tokens
 
-__all__ = ['KEMCore', 'KEM', 'SKEM', 'split_tokens', 'merge_tokens']
+__all__ = ['KEMCore', 'TOPK_MODES', 'ETF_MODES', 'IMPLS']
 
 TOPK_MODES = ('mask_logits', 'mask_probs')
 ETF_MODES = ('task_axis', 'feature')
 IMPLS = ('fast', 'plain')
 
 
-def _is_channel_first(x: Tensor) -> bool:
-    """Whether a ``(B, N, C)`` tensor is a transposed view of a contiguous ``(B, C, N)`` one."""
-    return x.mT.is_contiguous() and not x.is_contiguous()
-
-
-def _tokens_matmul(x: Tensor, w: Tensor) -> Tensor:
-    """``x @ w^T`` for tokens ``x`` (B, N, C) and ``w`` (J, C) or (B, J, C); returns (B, N, J).
-
-    Reads ``x`` in whatever layout it has (no copy of the token tensor).
-    """
-    if _is_channel_first(x):
-        return torch.matmul(w, x.mT).mT
-    return torch.matmul(x, w.mT)
-
-
-def _residual_matmul(x: Tensor, a: Tensor, v: Tensor) -> Tensor:
-    """``x + a @ v`` for ``x`` (B, N, C), ``a`` (B, N, J), ``v`` (B, J, C), in ``x``'s layout."""
-    if _is_channel_first(x):
-        return torch.baddbmm(x.mT, v.mT, a.mT).mT
-    return torch.baddbmm(x, a, v)
-
-
-def _token_stats(x: Tensor, eps: float, chunk: int = 64) -> Tuple[Tensor, Tensor]:
-    """Per-token mean and inverse std over channels, as LayerNorm computes them; (B, N, 1) each.
-
-    For channel-first views the variance is accumulated over blocks of ``chunk`` channels
-    (two-pass, exact): a reduction across the strided channel axis in one call is several times
-    slower than a copy of the tensor on CPU, and squaring the whole tensor would allocate its size.
-    """
-    with torch.no_grad():
-        if not _is_channel_first(x):
-            var, mean = torch.var_mean(x, dim=-1, keepdim=True, correction=0)
-            return mean, torch.rsqrt(var + eps)
-        x_cf = x.mT  # (B, C, N), contiguous
-        mean = x_cf.mean(1, keepdim=True)
-        sq_sum = None
-        for block in x_cf.split(chunk, dim=1):
-            part = (block - mean).square_().sum(1, keepdim=True)
-            sq_sum = part if sq_sum is None else sq_sum.add_(part)
-        rstd = torch.rsqrt(sq_sum / x_cf.shape[1] + eps)
-        return mean.mT, rstd.mT
-
-
-class _NormedMatmul(torch.autograd.Function):
-    """``LayerNorm(x) @ w^T`` for tokens ``x`` (B, N, C), without building the normalised tokens.
-
-    ``LN(x) . w = rstd * (x . (g*w) - mean * sum(g*w)) + b . w`` (``g``, ``b``: the LayerNorm's
-    affine parameters); the backward is the LayerNorm gradient written in the same folded form, so
-    neither pass allocates more than one ``(B, N, C)`` tensor (the input gradient). ``mean`` and
-    ``rstd`` come from :func:`_token_stats`; their dependence on ``x`` is part of this backward.
-    The backward is once differentiable: second-order gradients (``create_graph=True`` through
-    the neck) raise an error; use ``impl='plain'`` for those.
-    """
-
-    @staticmethod
-    def forward(ctx, x, mean, rstd, w, gamma, beta):
-        wg = w * gamma
-        xhat_w = rstd * (_tokens_matmul(x, wg) - mean * wg.sum(-1).unsqueeze(-2))  # xhat @ wg^T
-        ctx.save_for_backward(x, mean, rstd, w, gamma, beta, xhat_w)
-        return xhat_w + (w @ beta).unsqueeze(-2)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        x, mean, rstd, w, gamma, beta, xhat_w = ctx.saved_tensors
-        wg = w * gamma
-        channels = x.shape[-1]
-        grad_x = grad_w = grad_gamma = grad_beta = None
-        if ctx.needs_input_grad[0]:
-            # d xhat = grad @ wg; dx = rstd * (d xhat - mean_c(d xhat) - xhat * mean_c(d xhat xhat))
-            #    = (grad * rstd) @ wg + const + coef * x, per-token const and coef; the const rides
-            #      on the matmul as one more column of ones, so dx takes two passes over (N, C)
-            mean_dxhat = (grad @ wg.sum(-1).unsqueeze(-1)) / channels  # (B, N, 1)
-            mean_dxhat_xhat = (grad * xhat_w).sum(-1, keepdim=True) / channels
-            coef = -rstd * rstd * mean_dxhat_xhat
-            const = -coef * mean - rstd * mean_dxhat
-            lhs = torch.cat([grad * rstd, const], dim=-1)  # (B, N, J + 1)
-            rhs = torch.cat([wg, wg.new_ones(wg.shape[:-2] + (1, channels))], dim=-2)
-            if _is_channel_first(x):
-                grad_x = torch.matmul(rhs.mT, lhs.mT).mT
-            else:
-                grad_x = torch.matmul(lhs, rhs)
-            grad_x.addcmul_(x, coef)
-        if any(ctx.needs_input_grad[3:]):
-            grad_r = grad * rstd
-            # sum_n grad[n, j] xhat[n, c], per sample: (B, J, C)
-            grad_wg = torch.matmul(grad_r.mT, x) - (grad_r * mean).sum(1).unsqueeze(-1)
-            grad_sum = grad.sum(1)  # (B, J)
-            if w.dim() == 2:
-                grad_wg, grad_sum = grad_wg.sum(0), grad_sum.sum(0)
-            grad_w = grad_wg * gamma + grad_sum.unsqueeze(-1) * beta
-            grad_gamma = (grad_wg * w).reshape(-1, channels).sum(0)
-            grad_beta = (grad_sum.unsqueeze(-1) * w).reshape(-1, channels).sum(0)
-        return grad_x, None, None, grad_w, grad_gamma, grad_beta
-
-
-def _normed_matmul(x: Tensor, mean: Tensor, rstd: Tensor, norm: nn.LayerNorm, w: Tensor) -> Tensor:
-    """``norm(x) @ w^T`` for tokens ``x`` (B, N, C) and ``w`` (J, C) or (B, J, C) -> (B, N, J)."""
-    return _NormedMatmul.apply(x, mean, rstd, w, norm.weight, norm.bias)
-
-
-def split_tokens(feats: Sequence[Tensor]) -> List[Tensor]:
-    """Task maps ``(B, C, H, W)`` to channel-first token views ``(B, H*W, C)`` (no copy)."""
-    return [feat.flatten(2).mT for feat in feats]
-
-
-def merge_tokens(tokens: Sequence[Tensor], feats: Sequence[Tensor]) -> List[Tensor]:
-    """Token tensors ``(B, H*W, C)`` back to the shapes of ``feats`` (a view when channel-first)."""
-    return [tok.mT.reshape(feat.shape) for tok, feat in zip(tokens, feats)]
-
-
+@MODELS.register_module()
 class KEMCore(BaseModule):
     """Retrieve, Write and Broadcast (paper eqs. 1-3, and eq. 7 for sKEM) on token sequences.
 
@@ -214,6 +108,12 @@ class KEMCore(BaseModule):
             None makes it learnable. Defaults to None.
         impl (str): ``'fast'`` or ``'plain'`` (see the module docstring). Defaults to ``'fast'``.
         init_cfg (dict or list[dict], optional): Initialisation config. Defaults to None.
+
+    Shapes:
+        - ``tokens``: list of segments ``(B, N_i, C)`` (any layout; channel-first views stay so).
+        - output: ``(outs, attn)``; ``outs`` a list of the same shapes, same order; ``attn`` None,
+          or with ``return_attention=True`` ``attn['retrieve']`` ``(B, num_heads, L, n_s)`` and
+          ``attn['write']`` ``(B, num_heads, n_s, L)``, ``n_s = sum N_i``.
     """
 
     def __init__(
@@ -230,7 +130,7 @@ class KEMCore(BaseModule):
         etf_seed: int = 0,
         feature_scale: Optional[float] = None,
         impl: str = 'fast',
-        init_cfg=None,
+        init_cfg: OptMultiConfig = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if embed_dims < 1:
@@ -419,7 +319,7 @@ class KEMCore(BaseModule):
             q_etf = F.normalize(q @ self.etf, dim=-1) * self._logit_scale()  # (H, L, K)
             logits = []
             for tok, (mean, rstd) in zip(tokens, stats):
-                k_etf = _normed_matmul(tok, mean, rstd, self.norm_tokens, fold)
+                k_etf = normed_matmul(tok, mean, rstd, self.norm_tokens, fold)
                 if b_k is not None:
                     k_etf = k_etf + (b_k @ self.etf).reshape(heads * num_v)
                 k_etf = F.normalize(k_etf.unflatten(-1, (heads, num_v)), dim=-1)
@@ -428,7 +328,7 @@ class KEMCore(BaseModule):
         # (R W_qr)(LN(F) W_kr)^T = LN(F) (q W_k)^T + q . b_k: an (H*L, C) matrix per forward
         fold = (q @ w_k).reshape(heads * self.num_slots, self.embed_dims) * self.scale
         logits = [
-            _normed_matmul(tok, m, r, self.norm_tokens, fold) for tok, (m, r) in zip(tokens, stats)
+            normed_matmul(tok, m, r, self.norm_tokens, fold) for tok, (m, r) in zip(tokens, stats)
         ]
         if b_k is not None:
             const = ((q * b_k).sum(-1) * self.scale).reshape(-1)  # (H*L,)
@@ -438,24 +338,10 @@ class KEMCore(BaseModule):
             return mixed.flatten(1, 2)
         return torch.cat(logits, dim=1)
 
-    @staticmethod
-    def _gather_tokens(tokens: Sequence[Tensor], index: Tensor) -> Tensor:
-        """Rows of the concatenated tokens at ``index`` (B, J) -> (B, J, C), no concatenation."""
-        out = None
-        start = 0
-        for tok in tokens:
-            length = tok.shape[1]
-            local = (index - start).clamp(0, length - 1)
-            rows = torch.gather(tok, 1, local.unsqueeze(-1).expand(-1, -1, tok.shape[2]))
-            inside = ((index >= start) & (index < start + length)).unsqueeze(-1)
-            out = rows if out is None else torch.where(inside, rows, out)
-            start += length
-        return out
-
     def _forward_fast(self, tokens, return_attention):
         heads, dh, slots = self.num_heads, self.head_dims, self.num_slots
         eps = self.norm_tokens.eps
-        stats = [_token_stats(tok, eps) for tok in tokens]
+        stats = [token_stats(tok, eps) for tok in tokens]
 
         # Retrieve (eq. 1 / 7): logits, top-k, values of the selected tokens only
         logits = self._retrieve_logits_fast(tokens, stats)  # (B, n_s, H*L)
@@ -466,7 +352,7 @@ class KEMCore(BaseModule):
             top_weights = top_logits.softmax(dim=1)
         else:
             top_weights = (top_logits - logits.logsumexp(dim=1, keepdim=True)).exp()
-        selected = self._gather_tokens(tokens, top_index.flatten(1))  # (B, k*H*L, C)
+        selected = gather_tokens(tokens, top_index.flatten(1))  # (B, k*H*L, C)
         selected = self.norm_tokens(selected).view(batch, k, heads, slots, self.embed_dims)
         w_v = self.v_r.weight.view(heads, dh, self.embed_dims)
         values = torch.einsum('bkhlc,hdc->bkhld', selected, w_v)
@@ -492,11 +378,11 @@ class KEMCore(BaseModule):
 
         outs, writes = [], []
         for tok, (mean, rstd) in zip(tokens, stats):
-            write_logits = _normed_matmul(tok, mean, rstd, self.norm_tokens, fold)
+            write_logits = normed_matmul(tok, mean, rstd, self.norm_tokens, fold)
             if const is not None:
                 write_logits = write_logits + const
             write = write_logits.unflatten(-1, (heads, slots)).softmax(-1).flatten(-2)
-            outs.append(_residual_matmul(tok, write, value_blocks))
+            outs.append(residual_matmul(tok, write, value_blocks))
             writes.append(write)
 
         attn = None
@@ -507,171 +393,3 @@ class KEMCore(BaseModule):
                 write=torch.cat(writes, dim=1).unflatten(-1, (heads, slots)).transpose(1, 2),
             )
         return outs, attn
-
-
-class _TaskNeckMixin:
-    """Checks of the neck call contract shared by KEM, SKEM and TaskCrossAttention."""
-
-    def _check_feats(self, feats: Sequence[Tensor]) -> None:
-        if not isinstance(feats, (list, tuple)):
-            raise ValueError(
-                f'{type(self).__name__} expects a list of {self.num_tasks} task maps (B, C, H, W), '
-                f'got {type(feats).__name__}'
-            )
-        if len(feats) != self.num_tasks:
-            raise ValueError(
-                f'{type(self).__name__} was built for num_tasks={self.num_tasks} task maps, '
-                f'got {len(feats)}'
-            )
-        shape = tuple(feats[0].shape)
-        for i, feat in enumerate(feats):
-            if feat.dim() != 4 or feat.shape[1] != self.in_channels:
-                raise ValueError(
-                    f'feats[{i}] must be (B, C={self.in_channels}, H, W), got {tuple(feat.shape)}'
-                )
-            if tuple(feat.shape) != shape:
-                raise ValueError(
-                    f'all task maps must have the same shape; feats[0] is {shape}, '
-                    f'feats[{i}] is {tuple(feat.shape)}'
-                )
-
-
-@MODELS.register_module()
-class KEM(_TaskNeckMixin, BaseModule):
-    """Knowledge Extraction Module: task maps -> memory of ``L`` slots -> task maps (eqs. 1-3).
-
-    The tokens of all tasks (task-major) are read by ``L`` learnable memory slots with a top-k
-    softmax (Retrieve), the memory is written back to every token with a softmax over the slots
-    (Write), and the result is added to the input (Broadcast). Cost linear in the number of tokens;
-    no ``n_s x n_s`` tensor is built. The computation is :class:`KEMCore`; see it for every choice
-    the paper leaves open (pre-LayerNorm on ``F`` and ``R^``, ``d_e = C``, heads, top-k readings).
-
-    Args:
-        in_channels (int): Channels ``C`` of every task map (``d`` in the paper).
-        num_tasks (int): Number of task maps ``n``.
-        num_slots (int): Memory slots ``L``. Defaults to 20.
-        topk (int): Tokens kept per slot, ``k``. Defaults to 3.
-        num_heads (int): Attention heads; must divide ``in_channels``. Defaults to 1.
-        topk_mode (str): ``'mask_logits'`` (-inf before the softmax) or ``'mask_probs'`` (zero after
-            it, no renormalisation). Defaults to ``'mask_logits'``.
-        residual_weight (float): ``w_r`` of eq. 3. Defaults to 1.0.
-        qkv_bias (bool): Bias in the six projections. Defaults to True.
-        impl (str): ``'fast'`` (folded, no ``n_s d^2`` term) or ``'plain'`` (eqs. as written).
-            Same outputs and gradients. Defaults to ``'fast'``.
-        init_cfg (dict or list[dict], optional): Initialisation config. Defaults to None.
-        **core_kwargs: Further :class:`KEMCore` arguments; :class:`SKEM` passes its ETF
-            arguments (``etf_mode``, ``num_vertices``, ``etf_seed``, ``feature_scale``) this way.
-
-    Shapes:
-        - ``feats``: list of ``num_tasks`` tensors ``(B, C, H, W)``, one per task.
-        - output: list of ``num_tasks`` tensors of the same shapes, same order. With
-          ``return_attention=True`` a tuple ``(outs, attn)`` with ``attn['retrieve']``
-          ``(B, num_heads, L, n_s)`` and ``attn['write']`` ``(B, num_heads, n_s, L)``,
-          ``n_s = num_tasks * H * W``, tokens task-major.
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        num_tasks: int,
-        num_slots: int = 20,
-        topk: int = 3,
-        num_heads: int = 1,
-        topk_mode: str = 'mask_logits',
-        residual_weight: float = 1.0,
-        qkv_bias: bool = True,
-        impl: str = 'fast',
-        init_cfg=None,
-        **core_kwargs,
-    ) -> None:
-        super().__init__(init_cfg=init_cfg)
-        if num_tasks < 1:
-            raise ValueError(f'num_tasks must be >= 1, got {num_tasks}')
-        self.in_channels = in_channels
-        self.num_tasks = num_tasks
-        self.core = KEMCore(
-            embed_dims=in_channels,
-            num_slots=num_slots,
-            topk=topk,
-            num_heads=num_heads,
-            topk_mode=topk_mode,
-            residual_weight=residual_weight,
-            qkv_bias=qkv_bias,
-            impl=impl,
-            **core_kwargs,
-        )
-
-    def forward(self, feats: Sequence[Tensor], return_attention: bool = False):
-        """Exchange knowledge between the task maps through the memory.
-
-        Args:
-            feats (Sequence[Tensor]): ``num_tasks`` maps ``(B, C, H, W)`` of equal shape.
-            return_attention (bool): Also return the attention maps. Defaults to False.
-
-        Returns:
-            list[Tensor] or tuple[list[Tensor], dict]: The updated maps, same shapes and order;
-            with ``return_attention`` also ``attn`` with ``'retrieve'`` (B, H, L, n_s) and
-            ``'write'`` (B, H, n_s, L).
-        """
-        self._check_feats(feats)
-        outs, attn = self.core(split_tokens(feats), return_attention=return_attention)
-        outs = merge_tokens(outs, feats)
-        return (outs, attn) if return_attention else outs
-
-
-@MODELS.register_module()
-class SKEM(KEM):
-    """Stable KEM: KEM whose retrieve logits go through the fixed ETF of eq. 6 (eq. 7).
-
-    ``W* = K/(K-1) U (I_K - 1 1^T / K)`` is a seeded, non-trainable buffer (saved in checkpoints).
-    Eq. 7's shapes do not meet as printed; two readings (ALGORITHMS.md, "sKEM"):
-
-    - ``'task_axis'`` (default): at each spatial position the ``n`` task logits ``a`` of a slot
-      become ``W* a`` with the ``n x n`` ETF (``K = num_tasks``); rows of ``W*`` sum to zero, so the
-      part common to all tasks is removed before the top-k. Needs ``num_tasks >= 2``.
-    - ``'feature'``: ``W*`` is ``d_h x K``; logits are ``s`` times the cosine between
-      ``R W_qr W*`` and ``LN(F) W_kr W*``. ``K`` (``num_vertices``) defaults to ``num_tasks`` and
-      must satisfy ``2 <= K <= d_h`` (``K = 2`` degenerates; a warning says so).
-
-    Args:
-        in_channels (int): Channels ``C`` of every task map.
-        num_tasks (int): Number of task maps ``n``.
-        etf_mode (str): ``'task_axis'`` or ``'feature'``. Defaults to ``'task_axis'``.
-        num_vertices (int, optional): ETF vertices ``K``; ``'task_axis'`` requires ``num_tasks``.
-            Defaults to None (= ``num_tasks``).
-        etf_seed (int): Seed of the ETF's orthonormal basis. Defaults to 0.
-        feature_scale (float, optional): Fixed logit scale of ``'feature'``; None = learnable,
-            initialised to ``sqrt(d_h)``. Defaults to None.
-        **kwargs: The other arguments of :class:`KEM` (``num_slots``, ``topk``, ``num_heads``,
-            ``topk_mode``, ``residual_weight``, ``qkv_bias``, ``impl``, ``init_cfg``).
-
-    Shapes: as :class:`KEM`.
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        num_tasks: int,
-        etf_mode: str = 'task_axis',
-        num_vertices: Optional[int] = None,
-        etf_seed: int = 0,
-        feature_scale: Optional[float] = None,
-        **kwargs,
-    ) -> None:
-        if etf_mode not in ETF_MODES:
-            raise ValueError(f'etf_mode must be one of {ETF_MODES}, got {etf_mode!r}')
-        num_vertices = num_tasks if num_vertices is None else num_vertices
-        if etf_mode == 'task_axis' and num_vertices != num_tasks:
-            raise ValueError(
-                f"etf_mode='task_axis' mixes the logits of the tasks, so num_vertices must equal "
-                f'num_tasks={num_tasks}, got {num_vertices}'
-            )
-        super().__init__(
-            in_channels,
-            num_tasks,
-            etf_mode=etf_mode,
-            num_vertices=num_vertices,
-            etf_seed=etf_seed,
-            feature_scale=feature_scale,
-            **kwargs,
-        )

@@ -1,0 +1,87 @@
+"""KEMCore on token segments: the fast form against the plain one."""
+
+import copy
+
+import pytest
+import torch
+from kem_references import (
+    B,
+    C,
+    assert_all_close,
+    outputs_and_grads,
+    perturbed,
+)
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+
+import mmkem  # noqa: F401  (registers the modules)
+from mmkem.models.layers import KEMCore
+
+
+@pytest.mark.parametrize('topk_mode', ['mask_logits', 'mask_probs'])
+@pytest.mark.parametrize('num_heads', [1, 2, 4])
+@pytest.mark.parametrize('etf_mode', [None, 'task_axis', 'feature'])
+def test_fast_equals_plain_float32(topk_mode, num_heads, etf_mode):
+    kwargs = dict(etf_mode=etf_mode, num_vertices=2 if etf_mode == 'task_axis' else 3)
+    fast = KEMCore(
+        16,
+        num_slots=5,
+        topk=4,
+        num_heads=num_heads,
+        topk_mode=topk_mode,
+        **(kwargs if etf_mode else {}),
+    )
+    plain = copy.deepcopy(fast)
+    plain.impl = 'plain'
+    gen = torch.Generator().manual_seed(0)
+    maps = [torch.randn(2, 16, 5, 6, generator=gen).requires_grad_() for _ in range(2)]
+
+    def run(core, _):
+        outs, attn = core([m.flatten(2).mT for m in maps], return_attention=True)
+        return outs, attn
+
+    outs, attn, grads = outputs_and_grads(run, fast, maps)
+    p_outs, p_attn, p_grads = outputs_and_grads(run, plain, maps)
+    assert_all_close(outs, p_outs, atol=1e-5, rtol=1e-5)
+    assert_all_close(list(attn.values()), list(p_attn.values()), atol=1e-5, rtol=1e-5)
+    for g, p_g in zip(grads, p_grads):  # float32: tolerance relative to each gradient's scale
+        torch.testing.assert_close(g, p_g, atol=3e-5 * (1 + p_g.abs().max().item()), rtol=1e-4)
+    # the fast form keeps the channel-first layout: outputs are views of (B, C, N) tensors
+    assert outs[0].mT.is_contiguous()
+
+
+def test_row_major_tokens_and_unequal_segments():
+    """The core also takes contiguous (B, N, C) tokens of different lengths (e.g. levels)."""
+    core = perturbed(KEMCore(C, num_slots=3, topk=5))
+    plain = copy.deepcopy(core)
+    plain.impl = 'plain'
+    gen = torch.Generator().manual_seed(0)
+    tokens = [torch.randn(B, n, C, generator=gen, dtype=torch.double) for n in (7, 20, 3)]
+    outs, _ = core(tokens)
+    p_outs, _ = plain(tokens)
+    assert [o.shape for o in outs] == [t.shape for t in tokens]
+    assert_all_close(outs, p_outs)
+
+
+@pytest.mark.parametrize(
+    'cfg',
+    [
+        dict(type='KEMCore', embed_dims=C, num_slots=5, topk=2, num_heads=2),
+        dict(type='KEMCore', embed_dims=C, etf_mode='task_axis', num_vertices=3),
+        dict(type='KEMCore', embed_dims=C, etf_mode='feature', num_vertices=4, num_heads=2),
+    ],
+)
+def test_built_from_registry_with_the_token_contract(cfg):
+    """KEMCore (with sKEM's ETF readings too) is a registered token mixer: list in, list out."""
+    init_default_scope('mmseg')
+    core = MODELS.build(cfg)
+    assert isinstance(core, KEMCore) and core.etf_mode == cfg.get('etf_mode')
+    gen = torch.Generator().manual_seed(0)
+    tokens = [torch.randn(B, 6, C, generator=gen) for _ in range(3)]
+    outs, attn = core(tokens)
+    assert attn is None
+    assert [o.shape for o in outs] == [t.shape for t in tokens]
+    outs, attn = core(tokens, return_attention=True)
+    heads, slots = cfg.get('num_heads', 1), cfg.get('num_slots', 20)
+    assert attn['retrieve'].shape == (B, heads, slots, 18)
+    assert attn['write'].shape == (B, heads, 18, slots)
