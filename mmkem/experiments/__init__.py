@@ -1,4 +1,5 @@
-"""Small experiments of the paper that run as one command (see docs/experiments.md)."""
+"""Small experiments of the paper that run as one command (docs/experiments.md,
+docs/sort_of_clevr.md); their command lines are in ``tools/experiments/``."""
 
 from .noise_toy import (
     NoiseToyConfig,
@@ -11,6 +12,7 @@ from .noise_toy import (
     segment_mass,
     train_model,
 )
+from .sort_of_clevr import run_table1
 
 __all__ = [
     'NoiseToyConfig',
@@ -20,6 +22,7 @@ __all__ = [
     'measure',
     'noise_share',
     'run_noise_toy',
+    'run_table1',
     'segment_mass',
     'train_model',
 ]

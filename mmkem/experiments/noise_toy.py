@@ -48,6 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mmkem.analysis.tables import mean_std
 from mmkem.models.layers import KEMCore, TokenCrossAttention
 
 __all__ = [
@@ -367,9 +368,9 @@ def train_model(
 
 
 def _mean_std(values: Sequence[float]) -> Dict[str, float]:
-    tensor = torch.tensor(values, dtype=torch.float64)
-    std = float(tensor.std(correction=1)) if len(values) > 1 else 0.0
-    return dict(mean=float(tensor.mean()), std=std)
+    """Mean and sample std over seeds; std 0 for one seed (the JSON holds numbers, never NaN)."""
+    mean, std = mean_std(values, one_value_std=0.0)
+    return dict(mean=mean, std=std)
 
 
 def run_noise_toy(cfg: Optional[NoiseToyConfig] = None, log=None) -> Dict[str, object]:

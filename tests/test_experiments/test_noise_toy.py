@@ -1,9 +1,11 @@
 """The Fig. 1 toy: the attention-mass measurement, the data, a short run and the tool's files."""
 
-import importlib.util
 import json
 import math
+import os
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -20,14 +22,6 @@ from mmkem.experiments import (
 )
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_tool():
-    path = osp.join(REPO, 'tools', 'experiments', 'noise_toy.py')
-    spec = importlib.util.spec_from_file_location('noise_toy_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_segment_mass_and_noise_share_on_a_hand_built_map():
@@ -160,14 +154,25 @@ def test_short_run_is_finite():
 
 
 def test_tool_writes_its_files(tmp_path):
-    tool = _load_tool()
     out = tmp_path / 'toy'
     args = ['--seeds', '0', '--steps', '2', '--batch-size', '4', '--eval-size', '8']
     args += ['--tokens-per-task', '4', '--dims', '8', '--num-slots', '4', '--out', str(out)]
-    result = tool.main(args)
+    tool = osp.join(REPO, 'tools', 'experiments', 'noise_toy.py')
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}  # the tool finds its checkout
+    res = subprocess.run(
+        [sys.executable, tool, *args], cwd=str(tmp_path), env=env, capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     for name in ('results.json', 'results.md', 'noise_share.png'):
         assert (out / name).is_file() and (out / name).stat().st_size > 0
     saved = json.loads((out / 'results.json').read_text())
+    # the same run in this process: the tool passes its options through unchanged
+    cfg = NoiseToyConfig(
+        seeds=[0], steps=2, batch_size=4, eval_size=8, tokens_per_task=4, dims=8, num_slots=4
+    )
+    torch.set_num_threads(1)  # the tool's default --threads
+    result = run_noise_toy(cfg)
     assert saved['summary'] == json.loads(json.dumps(result['summary']))
     assert saved['meta']['args']['steps'] == 2
     assert '| cross-attention, token->token | 1 |' in (out / 'results.md').read_text()
+    assert 'chance (task-3 share of the tokens): 0.333' in res.stdout

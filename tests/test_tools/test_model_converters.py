@@ -4,8 +4,9 @@ The end-to-end Swin check (equal outputs in mmseg's SwinTransformer) is in
 tests/test_models/test_backbones/test_swin_conversion.py.
 """
 
-import importlib.util
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -26,12 +27,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TIMM_INFO = os.path.join(os.path.dirname(timm.data.__file__), '_info')
 
 
-def load_tool(name):
-    path = os.path.join(REPO, 'tools', 'model_converters', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def run_tool(name, *args):
+    """Run ``tools/model_converters/<name>.py`` with ``args`` in a fresh interpreter."""
+    paths = [REPO] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    cmd = [sys.executable, os.path.join(REPO, 'tools', 'model_converters', f'{name}.py')]
+    return subprocess.run(cmd + list(args), env=env, capture_output=True, text=True)
+
+
+def run_tool_ok(name, *args):
+    res = run_tool(name, *args)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return res
 
 
 def small_timm_swin_state_dict():
@@ -209,7 +216,7 @@ def test_swin2mmseg_cli(tmp_path):
     sd = small_timm_swin_state_dict()
     src, dst = tmp_path / 'swin_timm.pth', tmp_path / 'out' / 'swin_mmseg.pth'
     torch.save({'model': sd}, src)
-    load_tool('swin2mmseg').main([str(src), str(dst)])
+    run_tool_ok('swin2mmseg', str(src), str(dst))
     saved = torch.load(dst, map_location='cpu', weights_only=True)
     assert list(saved) == ['state_dict']
     expected = convert_swin_to_mmseg(sd)
@@ -218,19 +225,17 @@ def test_swin2mmseg_cli(tmp_path):
         assert torch.equal(saved['state_dict'][key], expected[key]), key
     assert os.listdir(dst.parent) == ['swin_mmseg.pth']  # no temporary file left behind
 
-    load_tool('swin2mmseg').main([str(src), str(dst), '--src-format', 'timm', '--drop-final-norm'])
+    run_tool_ok('swin2mmseg', str(src), str(dst), '--src-format', 'timm', '--drop-final-norm')
     assert 'norm3.weight' not in torch.load(dst, weights_only=True)['state_dict']
-    with pytest.raises(ValueError, match="laid out as in the 'timm' format"):
-        load_tool('swin2mmseg').main(
-            [str(src), str(tmp_path / 'x.pth'), '--src-format', 'official']
-        )
+    res = run_tool('swin2mmseg', str(src), str(tmp_path / 'x.pth'), '--src-format', 'official')
+    assert res.returncode == 1
+    assert 'ValueError' in res.stderr and "laid out as in the 'timm' format" in res.stderr
     assert not (tmp_path / 'x.pth').exists()
 
 
 def test_efficientnet_lite2timm_cli(tmp_path, package_state_dict):
-    tool = load_tool('efficientnet_lite2timm')
     dst = tmp_path / 'lite0_timm.pth'
-    tool.main([str(dst)])  # SRC defaults to the package's file
+    run_tool_ok('efficientnet_lite2timm', str(dst))  # SRC defaults to the package's file
     saved = torch.load(dst, map_location='cpu', weights_only=True)['state_dict']
     model = timm.create_model('tf_efficientnet_lite0', pretrained=False)
     model.load_state_dict(saved, strict=True)
@@ -238,11 +243,12 @@ def test_efficientnet_lite2timm_cli(tmp_path, package_state_dict):
 
     src = tmp_path / 'lite0.pth'
     torch.save(package_state_dict, src)
-    tool.main([str(src), str(tmp_path / 'again.pth')])
+    run_tool_ok('efficientnet_lite2timm', str(src), str(tmp_path / 'again.pth'))
     again = torch.load(tmp_path / 'again.pth', weights_only=True)['state_dict']
     assert all(torch.equal(again[k], saved[k]) for k in saved)
-    with pytest.raises(SystemExit):
-        tool.main([str(src), str(dst), 'extra'])
+    # argparse's usage error (SystemExit 2)
+    res = run_tool('efficientnet_lite2timm', str(src), str(dst), 'extra')
+    assert res.returncode == 2 and 'expected [SRC] DST, got 3 paths' in res.stderr
 
 
 def test_load_efficientnet_lite0_package_is_converted():

@@ -4,9 +4,7 @@ directory outside the repository, as a user would."""
 
 import glob
 import json
-import os
 import os.path as osp
-import subprocess
 import sys
 import textwrap
 
@@ -20,48 +18,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'kem_effnet-lite0_nyud-demo.py')
 
 
-def run(cmd, cwd, env_extra=None, timeout=600):
-    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    env.update(OMP_NUM_THREADS='1', **(env_extra or {}))
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope='module')
-def tiny_setup(tmp_path_factory):
-    """A 4 + 2 image demo dataset and a config that trains on it for a few iterations."""
-    root = tmp_path_factory.mktemp('tools')
-    data_root = str(root / 'nyud')
-    make_demo_nyud(data_root, num_train=4, num_val=2, size=(48, 64), seed=0, num_real=1)
-    cfg = root / 'tiny.py'
-    cfg.write_text(
-        textwrap.dedent(f"""
-        _base_ = [{DEMO_CONFIG!r}]
-        data_root = {data_root!r}
-        max_iters = 2
-        train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                                dataset=dict(data_root=data_root))
-        val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
-                              dataset=dict(data_root=data_root))
-        test_dataloader = val_dataloader
-        train_pipeline = [
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadMultiTaskAnnotations'),
-            dict(type='MultiTaskRandomCrop', crop_size=(32, 48)),
-            dict(type='MultiTaskRandomFlip', prob=0.5),
-            dict(type='PackMultiTaskInputs'),
-        ]
-        train_dataloader['dataset']['pipeline'] = train_pipeline
-        train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-        param_scheduler = [dict(type='PolyLR', power=0.9, begin=0, end=10, by_epoch=False)]
-        default_hooks = dict(logger=dict(interval=1),
-                             checkpoint=dict(interval=1, max_keep_ckpts=5, save_best=None))
-        custom_hooks = []
-    """)
-    )
-    return root, str(cfg), data_root
-
-
-def test_train_resume_and_test(tiny_setup):
+def test_train_resume_and_test(tiny_setup, run):
     root, cfg, _ = tiny_setup
     work_dir = str(root / 'work')
     train = [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg, '--work-dir', work_dir]
@@ -96,7 +53,7 @@ def test_train_resume_and_test(tiny_setup):
     assert len(glob.glob(osp.join(show_dir, '**', '*.png'), recursive=True)) == 2
 
 
-def test_missing_data_says_where_it_looked_and_what_to_do(tmp_path):
+def test_missing_data_says_where_it_looked_and_what_to_do(tmp_path, run):
     res = run(
         [
             sys.executable,
@@ -113,7 +70,7 @@ def test_missing_data_says_where_it_looked_and_what_to_do(tmp_path):
     assert 'Traceback' not in res.stderr
 
 
-def test_plain_mmseg_config_with_custom_imports_builds_mmkem_modules(tmp_path):
+def test_plain_mmseg_config_with_custom_imports_builds_mmkem_modules(tmp_path, run):
     """A user's mmseg config (inheriting an mmseg config by ``mmseg::``) reaches mmkem's modules
     by their registered names once it adds the custom_imports line."""
     cfg = tmp_path / 'user_cfg.py'
@@ -156,7 +113,7 @@ def _val_metrics(work_dir):
     return metrics
 
 
-def test_two_processes_match_one_process(tmp_path):
+def test_two_processes_match_one_process(tmp_path, run):
     """tools/dist_train.sh (torchrun, gloo on CPU) with 2 processes x batch 1 trains the same model
     as tools/train.py with batch 2, and tools/dist_test.sh gives the metrics of tools/test.py.
 

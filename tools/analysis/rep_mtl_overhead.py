@@ -25,20 +25,18 @@ import argparse
 import json
 import os
 import os.path as osp
-import statistics
-import time
-from datetime import datetime, timezone
+import sys
 
-import torch
-from mmengine.config import Config, DictAction
-from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
-from torch.nn.attention import SDPBackend, sdpa_kernel
+# Find mmkem from a source checkout without PYTHONPATH or `pip install -e .`.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-import mmkem  # noqa: F401
-import mmkem.models.regularizers  # noqa: F401
-from mmkem.apis.benchmarking import cpu_name, synthetic_batch
+import torch  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
+
+from mmkem.analysis.rep_mtl_overhead import (  # noqa: E402
+    format_overhead,
+    measure_rep_mtl_overhead,
+)
 
 
 def parse_args():
@@ -62,84 +60,16 @@ def parse_args():
     return parser.parse_args()
 
 
-def time_steps(model, optim_wrapper, data, steps, device):
-    times = []
-    for _ in range(steps):
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        model.train_step(data, optim_wrapper)
-        if device.startswith('cuda'):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def main():
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model).to(args.device)
-    model.train()
-    regularizer = model.regularizer
-    if regularizer is None:
-        raise ValueError(f'{args.config}: the model has no regularizer to measure')
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    data = synthetic_batch(model, args.batch_size, args.size)
-    modes = dict(weighting=None, rep_mtl=regularizer)
-    samples = {mode: [] for mode in modes}
-    # The math attention kernel in both modes (Rep-MTL needs it, see MathSDPAHook), so that the
-    # difference is the regulariser only.
-    with sdpa_kernel([SDPBackend.MATH]):
-        for reg in modes.values():
-            model.regularizer = reg
-            time_steps(model, optim_wrapper, data, args.warmup, args.device)
-        for _ in range(args.rounds):
-            for mode, reg in modes.items():
-                model.regularizer = reg
-                samples[mode] += time_steps(model, optim_wrapper, data, args.steps, args.device)
-    model.regularizer = regularizer
-
-    median = {mode: statistics.median(values) for mode, values in samples.items()}
-    best = {mode: min(values) for mode, values in samples.items()}
-    overhead = median['rep_mtl'] / median['weighting'] - 1
-    overhead_min = best['rep_mtl'] / best['weighting'] - 1
-    device_name = (
-        torch.cuda.get_device_name(args.device)
-        if args.device.startswith('cuda')
-        else f'{cpu_name()} ({os.cpu_count()} cores), {torch.get_num_threads()} torch threads'
-    )
-    result = dict(
-        config=args.config,
-        date=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
-        device=device_name,
-        torch=torch.__version__,
-        batch_size=args.batch_size,
-        size=list(args.size),
-        steps_per_mode=len(samples['rep_mtl']),
-        cfg_options=args.cfg_options,
-        median_step_s=median,
-        min_step_s=best,
-        all_step_s=samples,
-        overhead_percent_median=100 * overhead,
-        overhead_percent_min=100 * overhead_min,
-    )
-    print(
-        f'{args.config} | batch {args.batch_size} | {args.size[0]}x{args.size[1]} | {device_name}'
-    )
-    for mode in modes:
-        print(
-            f'  {mode:10s} median step {1000 * median[mode]:9.1f} ms   '
-            f'min {1000 * best[mode]:9.1f} ms'
-        )
-    print(
-        f'  Rep-MTL overhead: {100 * overhead:+.1f}% (medians), {100 * overhead_min:+.1f}% (minima)'
-    )
+    result = measure_rep_mtl_overhead(
+        args.config, args.batch_size, args.size, args.device, args.warmup, args.steps,
+        args.rounds, args.cfg_options,
+    )  # fmt: skip
+    for line in format_overhead(result):
+        print(line)
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:

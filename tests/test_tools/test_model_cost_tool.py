@@ -1,8 +1,8 @@
-"""tools/analysis/model_cost.py at a tiny size: one config, one step, in its own subprocess."""
+"""tools/analysis/model_cost.py at a tiny size: one config, one step, in its own worker process."""
 
-import importlib.util
 import json
 import os.path as osp
+import sys
 
 import pytest
 
@@ -10,27 +10,21 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 KEM_CONFIG = 'configs/kem/kem_swin-t_40k_nyud-448x576.py'
 
 
-def _load_tool():
-    path = osp.join(REPO, 'tools', 'analysis', 'model_cost.py')
-    spec = importlib.util.spec_from_file_location('model_cost_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_model_cost_tiny_run(tmp_path):
-    tool = _load_tool()
+def test_model_cost_tiny_run(tmp_path, run):
     out = tmp_path / 'cost'
     # the config path relative to the repository root works from any directory
-    tool.main(
-        ['--configs', KEM_CONFIG, '--size', '64', '64', '--batch-size', '1', '--warmup', '0',
-         '--steps', '1', '--neck-repeats', '1', '--device', 'cpu', '--out', str(out)]
-    )  # fmt: skip
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'analysis', 'model_cost.py')]
+    cmd += ['--configs', KEM_CONFIG, '--size', '64', '64', '--batch-size', '1', '--warmup', '0']
+    cmd += ['--steps', '1', '--neck-repeats', '1', '--device', 'cpu', '--out', str(out)]
+    res = run(cmd, cwd=str(tmp_path))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert f'measuring {KEM_CONFIG} ...' in res.stdout and 'wrote results.json' in res.stdout
     saved = json.loads((out / 'results.json').read_text())
     assert (out / 'results.md').read_text().count('| KEM |') == 1
     meta = saved['meta']
     assert meta['size'] == [64, 64] and meta['batch_size'] == 1 and meta['steps'] == 1
     assert 'random' in meta['weights']
+    assert meta['command'].startswith('python tools/analysis/model_cost.py --configs')
     (model,) = saved['models']
     assert model['neck'] == 'KEM'
     assert model['config'].endswith(KEM_CONFIG)
@@ -54,11 +48,3 @@ def test_model_cost_tiny_run(tmp_path):
     )
     assert saved['ratios_to_first']['KEM']['speed_median'] == pytest.approx(1.0)
     assert saved['paper']['TaskCrossAttention']['steps_per_s'] == pytest.approx(3.68)
-
-
-def test_model_cost_rejects_bad_arguments():
-    tool = _load_tool()
-    with pytest.raises(ValueError, match='--steps'):
-        tool.parse_args(['--steps', '0'])
-    with pytest.raises(ValueError, match='not found'):
-        tool.resolve_config('configs/none.py')

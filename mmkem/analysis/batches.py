@@ -1,6 +1,5 @@
-"""What the cost tools share: a synthetic multi-task batch and the machine's CPU name."""
+"""A synthetic multi-task batch, packed as the data pipeline packs it, for the cost tools."""
 
-import platform
 from typing import Sequence
 
 import torch
@@ -9,7 +8,7 @@ from mmseg.structures import SegDataSample
 
 from mmkem.structures import get_task_spec
 
-__all__ = ['cpu_name', 'synthetic_batch']
+__all__ = ['synthetic_batch']
 
 
 def synthetic_batch(model, batch_size: int, size: Sequence[int], seed: int = 0) -> dict:
@@ -48,15 +47,3 @@ def synthetic_batch(model, batch_size: int, size: Sequence[int], seed: int = 0) 
         sample.set_data(fields)
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (Linux), else what ``platform`` knows."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
