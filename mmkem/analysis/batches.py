@@ -41,8 +41,11 @@ def synthetic_batch(model, batch_size: int, size: Sequence[int], seed: int = 0) 
         fields = {}
         for task in model.tasks:
             spec = get_task_spec(task)
-            channels = model.heads[task].out_channels
-            gt = spec.task_kind.synthetic(gen, channels, height, width)
+            kind = spec.task_kind
+            channels = (
+                kind.channels if kind.channels is not None else model.heads[task].out_channels
+            )
+            gt = kind.synthetic(gen, channels, height, width)
             fields[spec.gt_field] = PixelData(data=gt)
         sample.set_data(fields)
         samples.append(sample)

@@ -134,7 +134,7 @@ def time_neck(model, data, repeats, device):
         shared = model.extract_feat(inputs)
         feats = [model.task_encoders[task](shared) for task in model.tasks]
     feats = [feat.detach().requires_grad_() for feat in feats]
-    best = time_forward_backward(model.neck, feats, repeats, device)
+    best = time_forward_backward(model.interaction, feats, repeats, device)
     model.zero_grad(set_to_none=True)
     return best
 
@@ -157,13 +157,14 @@ def measure_model(config: str, settings: ModelCostSettings) -> dict:
     from mmseg.registry import MODELS
 
     import mmkem  # noqa: F401
+    from mmkem.engine import fill_task_config
 
     from .batches import synthetic_batch
 
     torch.set_num_threads(settings.threads)
     device = settings.device
     rss_imports = _proc_status_kb('VmRSS')
-    cfg = Config.fromfile(config)
+    cfg = fill_task_config(Config.fromfile(config))
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     cfg.model.pop('pretrained', None)
     cfg.model.backbone.pop('init_cfg', None)
@@ -176,7 +177,11 @@ def measure_model(config: str, settings: ModelCostSettings) -> dict:
 
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    neck = sum(p.numel() for p in model.neck.parameters()) if model.neck is not None else 0
+    neck = (
+        sum(p.numel() for p in model.interaction.parameters())
+        if model.interaction is not None
+        else 0
+    )
 
     rss_built = _proc_status_kb('VmRSS')
     peak_reset = _reset_peak_rss()
@@ -192,13 +197,15 @@ def measure_model(config: str, settings: ModelCostSettings) -> dict:
     times, cpu_times = timings.wall, timings.cpu
     rss_peak = _proc_status_kb('VmHWM')
     neck_s = (
-        time_neck(model, data, settings.neck_repeats, device) if model.neck is not None else None
+        time_neck(model, data, settings.neck_repeats, device)
+        if model.interaction is not None
+        else None
     )
 
     mib = 1024.0
     result = dict(
         config=config,
-        neck=cfg.model.neck.type if cfg.model.get('neck') else None,
+        neck=cfg.model.interaction.type if cfg.model.get('interaction') else None,
         params=params,
         trainable_params=trainable,
         neck_params=neck,

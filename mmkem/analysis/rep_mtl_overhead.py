@@ -26,6 +26,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import mmkem  # noqa: F401
 import mmkem.models.regularizers  # noqa: F401
+from mmkem.engine import fill_task_config
 
 from .batches import synthetic_batch
 from .machine import device_name
@@ -66,6 +67,7 @@ def measure_rep_mtl_overhead(
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    fill_task_config(cfg)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(device)

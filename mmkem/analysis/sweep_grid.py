@@ -32,7 +32,8 @@ class GridAxis:
     """One ``--grid key=v1,v2,...`` axis.
 
     Args:
-        key (str): Dotted config key, as ``--cfg-options`` takes it (``model.neck.num_slots``).
+        key (str): Dotted config key, as ``--cfg-options`` takes it
+            (``model.interaction.num_slots``).
         raw (Sequence[str]): The values as typed; passed unchanged to the train script so that
             they are parsed there exactly as here.
         values (Sequence): The parsed values (ints, floats, bools, None, strings, tuples, lists).
@@ -94,7 +95,7 @@ def parse_grid(specs: Sequence[str]) -> List[GridAxis]:
         if '=' not in spec:
             raise ValueError(
                 f'--grid {spec!r} has no "=": write key=value1,value2,... '
-                '(e.g. model.neck.num_slots=5,10,20)'
+                '(e.g. model.interaction.num_slots=5,10,20)'
             )
         key, text = spec.split('=', 1)
         key = key.strip()

@@ -37,7 +37,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         nargs='+',
         action=DictAction,
         help='override settings of the config, as key=value pairs (mmseg syntax), e.g. '
-        'model.neck.num_slots=10 train_cfg.max_iters=100',
+        'model.interaction.num_slots=10 train_cfg.max_iters=100',
     )
     parser.add_argument(
         '--launcher',

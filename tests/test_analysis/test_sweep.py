@@ -26,9 +26,14 @@ TRAIN = osp.join(REPO, 'tools', 'train.py')
 
 def test_parse_grid_values_as_dict_action_does():
     axes = parse_grid(
-        ['model.neck.num_slots=5,10,20', 'a.b=0.5,true,None,abc', 'a.c=(1,2),[3,4]', 'a.d=[1,2]']
+        [
+            'model.interaction.num_slots=5,10,20',
+            'a.b=0.5,true,None,abc',
+            'a.c=(1,2),[3,4]',
+            'a.d=[1,2]',
+        ]
     )
-    assert [a.key for a in axes] == ['model.neck.num_slots', 'a.b', 'a.c', 'a.d']
+    assert [a.key for a in axes] == ['model.interaction.num_slots', 'a.b', 'a.c', 'a.d']
     assert axes[0].values == [5, 10, 20] and all(type(v) is int for v in axes[0].values)
     assert axes[1].values == [0.5, True, None, 'abc']
     assert axes[2].values == [(1, 2), [3, 4]]
@@ -37,7 +42,7 @@ def test_parse_grid_values_as_dict_action_does():
 
 
 def test_cartesian_product_and_run_names():
-    axes = parse_grid(['model.neck.num_slots=5,20', 'model.neck.topk=1,3'])
+    axes = parse_grid(['model.interaction.num_slots=5,20', 'model.interaction.topk=1,3'])
     runs = build_runs(axes, [0, 1])
     assert len(runs) == 2 * 2 * 2
     assert [r['name'] for r in runs[:3]] == [
@@ -47,8 +52,8 @@ def test_cartesian_product_and_run_names():
     ]
     assert runs[-1]['name'] == 'num_slots=20,topk=3,seed=1'
     assert runs[-1]['options'] == [
-        'model.neck.num_slots=20',
-        'model.neck.topk=3',
+        'model.interaction.num_slots=20',
+        'model.interaction.topk=3',
         'randomness.seed=1',
     ]
     assert runs[-1]['point'] == {'num_slots': '20', 'topk': '3'}
@@ -58,12 +63,12 @@ def test_cartesian_product_and_run_names():
 
 
 def test_bad_grids_say_what_is_wrong():
-    with pytest.raises(ValueError, match=r"'model\.neck\.topk' has no \"=\""):
-        parse_grid(['model.neck.topk'])
-    with pytest.raises(ValueError, match=r"'model\.neck\.topk' has an empty value"):
-        parse_grid(['model.neck.topk=1,,3'])
-    with pytest.raises(ValueError, match=r"'model\.neck\.topk' has an empty value"):
-        parse_grid(['model.neck.topk='])
+    with pytest.raises(ValueError, match=r"'model\.interaction\.topk' has no \"=\""):
+        parse_grid(['model.interaction.topk'])
+    with pytest.raises(ValueError, match=r"'model\.interaction\.topk' has an empty value"):
+        parse_grid(['model.interaction.topk=1,,3'])
+    with pytest.raises(ValueError, match=r"'model\.interaction\.topk' has an empty value"):
+        parse_grid(['model.interaction.topk='])
     with pytest.raises(ValueError, match='empty key'):
         parse_grid(['=1,2'])
     with pytest.raises(ValueError, match='twice'):
@@ -77,8 +82,10 @@ def test_bad_grids_say_what_is_wrong():
 
 
 def test_unknown_config_key_is_named_before_anything_runs(tmp_path):
-    with pytest.raises(ValueError, match=r"'model\.neck\.num_slot'.*model\.neck has no 'num_slot'"):
-        check_keys(DEMO_CONFIG, parse_grid(['model.neck.num_slot=5,10']))
+    with pytest.raises(
+        ValueError, match=r"'model\.interaction\.num_slot'.*model\.interaction has no 'num_slot'"
+    ):
+        check_keys(DEMO_CONFIG, parse_grid(['model.interaction.num_slot=5,10']))
     with pytest.raises(ValueError, match=r"param_scheduler has no '3'"):
         check_keys(DEMO_CONFIG, parse_grid(['param_scheduler.3.end=5']))
     check_keys(DEMO_CONFIG, parse_grid(['param_scheduler.0.end=5,10']))
@@ -93,7 +100,7 @@ def test_unknown_config_key_is_named_before_anything_runs(tmp_path):
 
 
 def test_resuming_with_other_common_options_is_refused(tmp_path):
-    runs = build_runs(parse_grid(['model.neck.topk=1']), [0])
+    runs = build_runs(parse_grid(['model.interaction.topk=1']), [0])
     run_dir = tmp_path / runs[0]['name']
     run_dir.mkdir()
     cmd = train_command(

@@ -23,14 +23,22 @@ def test_unknown_config_key_stops_the_command_before_anything_runs(tmp_path, run
 
 def test_dry_run_prints_one_train_command_per_run(tmp_path, run):
     work_dir = tmp_path / 'w'
-    cmd = [sys.executable, SWEEP, DEMO_CONFIG, '--grid', 'model.neck.topk=1,3', '--seeds', '0']
+    cmd = [
+        sys.executable,
+        SWEEP,
+        DEMO_CONFIG,
+        '--grid',
+        'model.interaction.topk=1,3',
+        '--seeds',
+        '0',
+    ]
     cmd += ['--work-dir', str(work_dir), '--cfg-options', 'train_cfg.max_iters=5', '--dry-run']
     res = run(cmd, cwd=str(tmp_path))
     assert res.returncode == 0, res.stderr[-3000:]
     lines = [shlex.split(line) for line in res.stdout.strip().splitlines()]
     assert [line[1:] for line in lines] == [
         [TRAIN, DEMO_CONFIG, '--work-dir', str(work_dir / f'topk={k},seed=0'), '--cfg-options',
-         'train_cfg.max_iters=5', f'model.neck.topk={k}', 'randomness.seed=0']
+         'train_cfg.max_iters=5', f'model.interaction.topk={k}', 'randomness.seed=0']
         for k in (1, 3)
     ]  # fmt: skip
     assert not work_dir.exists()
@@ -50,7 +58,7 @@ def test_tiny_sweep_end_to_end(tiny_setup, run):
         '--cfg-options',
         'default_hooks.checkpoint.interval=2',
     ]
-    res = run(cmd + ['--grid', 'model.neck.num_slots=4,8', '--jobs', '2'], cwd=str(root))
+    res = run(cmd + ['--grid', 'model.interaction.num_slots=4,8', '--jobs', '2'], cwd=str(root))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     for name in ('sweep.csv', 'summary.csv', 'summary.md'):
         assert (work_dir / name).is_file()
@@ -71,7 +79,7 @@ def test_tiny_sweep_end_to_end(tiny_setup, run):
 
     # The same sweep with one more value: the finished runs are skipped; num_slots=0 fails in
     # KEM's __init__ and is reported in the table with its log, not fatal to the sweep.
-    res = run(cmd + ['--grid', 'model.neck.num_slots=4,8,0'], cwd=str(root))
+    res = run(cmd + ['--grid', 'model.interaction.num_slots=4,8,0'], cwd=str(root))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert res.stdout.count('already done') == 2, res.stdout[-3000:]
     with open(work_dir / 'summary.csv') as f:

@@ -3,7 +3,7 @@
 This is how the paper's Tables 4 (random seeds), 5 (memory slots L) and 7 (top-k K) are made::
 
     python tools/analysis/sweep.py configs/demo/kem_effnet-lite0_nyud-demo.py \
-        --grid model.neck.num_slots=5,10,20 --grid model.neck.topk=1,3 --seeds 0 1 \
+        --grid model.interaction.num_slots=5,10,20 --grid model.interaction.topk=1,3 --seeds 0 1 \
         --work-dir work_dirs/sweep_demo [--cfg-options train_cfg.max_iters=100 ...] \
         [--jobs 1] [--threads 1] [--metrics semseg/mIoU depth/rmse] [--dry-run]
 
