@@ -28,7 +28,7 @@ def ensure_demo_data(data_root: str, seed: int = 0, **kwargs) -> bool:
     """Build the demo dataset in ``data_root`` unless it is already there; True if it was built."""
     if osp.isfile(osp.join(data_root, 'gt_sets', 'train.txt')):
         return False
-    from mmkem.datasets.demo_nyud import make_demo_nyud
+    from mmkem.datasets.synthetic import make_demo_nyud
 
     make_demo_nyud(data_root, seed=seed, **kwargs)
     return True

@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
 import mmkem  # noqa: F401
-from mmkem.datasets.demo_nyud import make_demo_nyud
+from mmkem.datasets.synthetic import make_demo_nyud
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(

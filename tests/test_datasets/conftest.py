@@ -4,7 +4,7 @@ import pytest
 from mmengine.registry import init_default_scope
 
 import mmkem  # noqa: F401  (registers the modules)
-from mmkem.datasets.demo_nyud import make_demo_nyud
+from mmkem.datasets.synthetic import make_demo_nyud
 
 TINY = dict(num_train=3, num_val=2, size=(32, 48), seed=0, num_real=2)
 

@@ -13,7 +13,7 @@ from mmseg.registry import MODELS
 
 import mmkem  # noqa: F401
 import mmkem.models.regularizers  # noqa: F401  (registers the modules before the lead's import)
-from mmkem.datasets.demo_nyud import make_demo_nyud
+from mmkem.datasets.synthetic import make_demo_nyud
 from mmkem.models.regularizers import csa_loss, tsr_loss
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
