@@ -7,7 +7,7 @@ from . import (
     reasoning,
     regularizers,
     segmentors,
-    utils,
+    task_branches,
 )
 
 __all__ = [
@@ -19,5 +19,5 @@ __all__ = [
     'reasoning',
     'regularizers',
     'segmentors',
-    'utils',
+    'task_branches',
 ]
