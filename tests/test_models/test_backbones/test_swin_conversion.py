@@ -25,7 +25,7 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 
 import mmkem  # noqa: E402, F401
-from mmkem.utils import convert_swin_to_mmseg, detect_swin_format  # noqa: E402
+from mmkem.utils.converters.swin import convert_swin_to_mmseg, detect_swin_format  # noqa: E402
 
 EMBED, DEPTHS, HEADS, WINDOW, IMG = 32, (2, 2, 2, 2), (1, 2, 4, 8), 7, 448
 
@@ -182,7 +182,7 @@ def test_final_norm_can_be_dropped(timm_swin):
 
 def test_converted_file_loads_through_init_cfg(timm_swin, tmp_path):
     """The user path: swin2mmseg's output file as ``init_cfg=dict(type='Pretrained', ...)``."""
-    from mmkem.utils import save_checkpoint_atomic
+    from mmkem.utils.checkpoint_io import save_checkpoint_atomic
 
     converted = convert_swin_to_mmseg(timm_swin.state_dict())
     path = tmp_path / 'swin_mmseg.pth'
