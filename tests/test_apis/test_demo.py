@@ -23,7 +23,15 @@ def test_format_comparison_says_which_direction_counts():
         lower_is_better=['/rmse'],
     ).splitlines()
     assert table[0].split() == ['metric', 'untrained', 'trained', 'better?']
-    assert table[2].split() == ['semseg/mIoU', '1.0000', '50.0000', 'yes', '(higher', 'is', 'better)']
+    assert table[2].split() == [
+        'semseg/mIoU',
+        '1.0000',
+        '50.0000',
+        'yes',
+        '(higher',
+        'is',
+        'better)',
+    ]
     assert table[3].split() == ['depth/rmse', '3.0000', '4.0000', 'no', '(lower', 'is', 'better)']
     assert len(table) == 4
 

@@ -4,9 +4,7 @@ directory outside the repository, as a user would."""
 
 import glob
 import json
-import os
 import os.path as osp
-import subprocess
 import sys
 import textwrap
 
@@ -14,16 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmkem.datasets.synthetic import make_demo_nyud
+from mmkem.testing import run_command, tiny_train_config, write_tiny_nyud
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'kem_effnet-lite0_nyud-demo.py')
-
-
-def run(cmd, cwd, env_extra=None, timeout=600):
-    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    env.update(OMP_NUM_THREADS='1', **(env_extra or {}))
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope='module')
@@ -31,32 +23,22 @@ def tiny_setup(tmp_path_factory):
     """A 4 + 2 image demo dataset and a config that trains on it for a few iterations."""
     root = tmp_path_factory.mktemp('tools')
     data_root = str(root / 'nyud')
-    make_demo_nyud(data_root, num_train=4, num_val=2, size=(48, 64), seed=0, num_real=1)
+    write_tiny_nyud(data_root, num_train=4, num_val=2, size=(48, 64), seed=0, num_real=1)
     cfg = root / 'tiny.py'
+    train_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadMultiTaskAnnotations'),
+        dict(type='MultiTaskRandomCrop', crop_size=(32, 48)),
+        dict(type='MultiTaskRandomFlip', prob=0.5),
+        dict(type='PackMultiTaskInputs'),
+    ]
+    default_hooks = dict(
+        logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=5, save_best=None)
+    )
     cfg.write_text(
-        textwrap.dedent(f"""
-        _base_ = [{DEMO_CONFIG!r}]
-        data_root = {data_root!r}
-        max_iters = 2
-        train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                                dataset=dict(data_root=data_root))
-        val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
-                              dataset=dict(data_root=data_root))
-        test_dataloader = val_dataloader
-        train_pipeline = [
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadMultiTaskAnnotations'),
-            dict(type='MultiTaskRandomCrop', crop_size=(32, 48)),
-            dict(type='MultiTaskRandomFlip', prob=0.5),
-            dict(type='PackMultiTaskInputs'),
-        ]
-        train_dataloader['dataset']['pipeline'] = train_pipeline
-        train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-        param_scheduler = [dict(type='PolyLR', power=0.9, begin=0, end=10, by_epoch=False)]
-        default_hooks = dict(logger=dict(interval=1),
-                             checkpoint=dict(interval=1, max_keep_ckpts=5, save_best=None))
-        custom_hooks = []
-    """)
+        tiny_train_config(
+            DEMO_CONFIG, data_root, 2, train_pipeline, default_hooks, scheduler_end=10
+        )
     )
     return root, str(cfg), data_root
 
@@ -65,13 +47,13 @@ def test_train_resume_and_test(tiny_setup):
     root, cfg, _ = tiny_setup
     work_dir = str(root / 'work')
     train = [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg, '--work-dir', work_dir]
-    res = run(train, cwd=str(root))
+    res = run_command(train, cwd=str(root))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
     assert 'semseg/mIoU' in res.stdout + res.stderr
 
     # --resume (no value): continue from the latest checkpoint of the work dir up to 3 iterations.
-    res = run(train + ['--resume', '--cfg-options', 'train_cfg.max_iters=3'], cwd=str(root))
+    res = run_command(train + ['--resume', '--cfg-options', 'train_cfg.max_iters=3'], cwd=str(root))
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-3000:]
     assert 'resumed' in log.lower() and 'Iter(train) [3/3]' in log
@@ -90,14 +72,14 @@ def test_train_resume_and_test(tiny_setup):
         '--show-dir',
         show_dir,
     ]
-    res = run(test, cwd=str(root))
+    res = run_command(test, cwd=str(root))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert 'depth/rmse' in res.stdout + res.stderr
     assert len(glob.glob(osp.join(show_dir, '**', '*.png'), recursive=True)) == 2
 
 
 def test_missing_data_says_where_it_looked_and_what_to_do(tmp_path):
-    res = run(
+    res = run_command(
         [
             sys.executable,
             osp.join(REPO, 'tools', 'train.py'),
@@ -138,7 +120,7 @@ def test_plain_mmseg_config_with_custom_imports_builds_mmkem_modules(tmp_path):
         print(type(neck).__name__, type(METRICS.build(cfg.metric)).__name__,
               type(MODELS.build(cfg.model)).__name__, tuple(outs[1].shape))
     """)
-    res = run([sys.executable, '-c', code], cwd=str(tmp_path))
+    res = run_command([sys.executable, '-c', code], cwd=str(tmp_path))
     assert res.returncode == 0, res.stderr[-3000:]
     last_line = res.stdout.strip().splitlines()[-1]
     assert last_line == 'KEM MultiTaskMetric EncoderDecoder (1, 64, 4, 4)', res.stdout
@@ -165,7 +147,7 @@ def test_two_processes_match_one_process(tmp_path):
     valid pixels per image (losses pool the valid pixels of a batch): the dataset's holes are
     filled. docs/troubleshooting.md reports the demo config, with BatchNorm and holes, as is."""
     data_root = str(tmp_path / 'nyud')
-    make_demo_nyud(data_root, num_train=4, num_val=2, size=(48, 64), seed=0, num_real=1)
+    write_tiny_nyud(data_root, num_train=4, num_val=2, size=(48, 64), seed=0, num_real=1)
     for path in glob.glob(osp.join(data_root, 'depth', '*.npy')):
         depth = np.load(path)
         np.save(path, np.where(depth > 0, depth, 1.0).astype(np.float32))
@@ -173,40 +155,33 @@ def test_two_processes_match_one_process(tmp_path):
         label = np.array(Image.open(path))
         Image.fromarray(np.where(label == 0, 1, label).astype(np.uint8)).save(path)
     cfg = tmp_path / 'tiny_dist.py'
+    train_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadMultiTaskAnnotations'),
+        dict(type='MultiTaskResize', scale=(48, 32), keep_ratio=False),
+        dict(type='PackMultiTaskInputs'),
+    ]
     cfg.write_text(
-        textwrap.dedent(f"""
-        _base_ = [{DEMO_CONFIG!r}]
-        data_root = {data_root!r}
-        max_iters = 4
-        model = dict(heads=dict(norm_cfg=dict(type='GN', num_groups=8)))
-        train_pipeline = [
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadMultiTaskAnnotations'),
-            dict(type='MultiTaskResize', scale=(48, 32), keep_ratio=False),
-            dict(type='PackMultiTaskInputs'),
-        ]
-        train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                                dataset=dict(data_root=data_root, pipeline=train_pipeline))
-        val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
-                              dataset=dict(data_root=data_root))
-        test_dataloader = val_dataloader
-        train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-        param_scheduler = [dict(type='PolyLR', power=0.9, begin=0, end=max_iters, by_epoch=False)]
-        default_hooks = dict(checkpoint=dict(interval=max_iters, save_best=None))
-        custom_hooks = []
-    """)
+        tiny_train_config(
+            DEMO_CONFIG,
+            data_root,
+            4,
+            train_pipeline,
+            default_hooks=dict(checkpoint=dict(interval=4, save_best=None)),
+            extra="model = dict(heads=dict(norm_cfg=dict(type='GN', num_groups=8)))\n",
+        )
     )
     cfg = str(cfg)
     env = dict(PYTHON=sys.executable, PORT='29517')
 
     single = str(tmp_path / 'single')
-    res = run(
+    res = run_command(
         [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg, '--work-dir', single],
         cwd=str(tmp_path),
     )
     assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
     dist = str(tmp_path / 'dist')
-    res = run(
+    res = run_command(
         [
             'bash',
             osp.join(REPO, 'tools', 'dist_train.sh'),
@@ -232,7 +207,7 @@ def test_two_processes_match_one_process(tmp_path):
     # gathered before the metrics are computed.
     ckpt = osp.join(single, 'iter_4.pth')
     test_dir = str(tmp_path / 'dist_test')
-    res = run(
+    res = run_command(
         ['bash', osp.join(REPO, 'tools', 'dist_test.sh'), cfg, ckpt, '2', '--work-dir', test_dir],
         cwd=str(tmp_path),
         env_extra=env,

@@ -105,9 +105,7 @@ def make_demo_nyud(
 
     total = num_train + num_val
     real = (
-        arc2017_samples(np.random.default_rng((seed, 0)), tuple(size), num_real)
-        if num_real
-        else []
+        arc2017_samples(np.random.default_rng((seed, 0)), tuple(size), num_real) if num_real else []
     )
     # the full real frame (real[0]) is a val sample when there is a val split, its crops train
     splits = ['val' if num_val else 'train'] + ['train'] * (len(real) - 1) if real else []

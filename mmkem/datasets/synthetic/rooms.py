@@ -67,7 +67,9 @@ class _Scene:
 
     def box(self, lo, hi, cls: str, look: dict, obj: Optional[int] = None) -> int:
         obj = self.new_object() if obj is None else obj
-        self.boxes.append((np.asarray(lo, float), np.asarray(hi, float), nyud_class_id(cls), obj, look))
+        self.boxes.append(
+            (np.asarray(lo, float), np.asarray(hi, float), nyud_class_id(cls), obj, look)
+        )
         return obj
 
 

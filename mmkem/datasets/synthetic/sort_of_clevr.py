@@ -1,4 +1,5 @@
-"""Sort-of-CLEVR (Santoro et al. 2017): a seeded scene and question generator, balanced or long-tailed.
+"""Sort-of-CLEVR (Santoro et al. 2017): a seeded scene and question generator, balanced or
+long-tailed.
 
 The paper's Table 1 trains a reasoning model with KEM or sKEM on Sort-of-CLEVR, balanced and with
 a long-tailed (power-law exponent 2) training distribution. The generator follows the public

@@ -49,7 +49,8 @@ def timm_swin():
     return model
 
 
-def build_mmseg_swin():
+def build_mmseg_swin(**kwargs):
+    """mmseg's SwinTransformer of the test's size; ``kwargs`` add to its config."""
     init_default_scope('mmseg')
     model = MODELS.build(
         dict(
@@ -63,6 +64,7 @@ def build_mmseg_swin():
             qkv_bias=True,
             drop_path_rate=0.0,
             out_indices=(0, 1, 2, 3),
+            **kwargs,
         )
     )
     model.eval()  # mmseg's SwinTransformer.train() returns None: no chaining
@@ -187,17 +189,7 @@ def test_converted_file_loads_through_init_cfg(timm_swin, tmp_path):
     converted = convert_swin_to_mmseg(timm_swin.state_dict())
     path = tmp_path / 'swin_mmseg.pth'
     save_checkpoint_atomic(converted, str(path))
-    init_default_scope('mmseg')
-    model = MODELS.build(
-        dict(
-            type='SwinTransformer',
-            embed_dims=EMBED,
-            depths=DEPTHS,
-            num_heads=HEADS,
-            window_size=WINDOW,
-            init_cfg=dict(type='Pretrained', checkpoint=str(path)),
-        )
-    )
+    model = build_mmseg_swin(init_cfg=dict(type='Pretrained', checkpoint=str(path)))
     model.init_weights()
     own = model.state_dict()
     for key, value in converted.items():
