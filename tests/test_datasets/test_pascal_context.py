@@ -16,7 +16,9 @@ from PIL import Image
 import mmkem  # noqa: F401
 from mmkem.datasets import PASCALContextMTDataset, decode_pascal_part
 from mmkem.datasets.pascal_context import label_boundaries
-from mmkem.testing import box_mask, shrink_train_config, write_pascal_mt, write_pascal_part_mat
+from mmkem.testing import box_mask as box
+from mmkem.testing import shrink_train_config, write_pascal_mt
+from mmkem.testing import write_pascal_part_mat as write_part_mat
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ALL_TASKS = ('semseg', 'human_parts', 'sal', 'normals', 'edge')
@@ -67,8 +69,8 @@ def test_name_is_not_mmseg_pascal_context():
 def test_written_mat_has_the_release_structure(tmp_path):
     """The raw indexing of ASTMT's loader (``anno[0][0][1][0]``) works on the written files."""
     path = str(tmp_path / 'a.mat')
-    mask = box_mask((4, 5), 0, 2, 0, 2)
-    write_pascal_part_mat(path, 'a', [('person', 15, mask, [('lhand', mask)])])
+    mask = box((4, 5), 0, 2, 0, 2)
+    write_part_mat(path, 'a', [('person', 15, mask, [('lhand', mask)])])
     objects = scipy.io.loadmat(path)['anno'][0][0][1][0]
     assert objects[0][1][0][0] == 15
     assert str(objects[0][3][0][0][0][0]) == 'lhand'
@@ -79,17 +81,17 @@ def test_grouping_of_all_24_part_names(tmp_path):
     shape = (5, 24)
     names = sorted(EXPECTED_GROUP)
     assert len(names) == 24
-    parts = [(name, box_mask(shape, 0, 2, i, i + 1)) for i, name in enumerate(names)]
-    person = box_mask(shape, 0, 3, 0, 24)
+    parts = [(name, box(shape, 0, 2, i, i + 1)) for i, name in enumerate(names)]
+    person = box(shape, 0, 3, 0, 24)
     # A second person without parts and a dog with a "head" part must not add labels.
     path = str(tmp_path / 'x.mat')
-    write_pascal_part_mat(
+    write_part_mat(
         path,
         'x',
         [
             ('person', 15, person, parts),
-            ('person', 15, box_mask(shape, 3, 4, 0, 24), []),
-            ('dog', 12, box_mask(shape, 4, 5, 0, 24), [('head', box_mask(shape, 4, 5, 0, 24))]),
+            ('person', 15, box(shape, 3, 4, 0, 24), []),
+            ('dog', 12, box(shape, 4, 5, 0, 24), [('head', box(shape, 4, 5, 0, 24))]),
         ],
     )
     label = decode_pascal_part(path, shape)
@@ -103,14 +105,14 @@ def test_grouping_of_all_24_part_names(tmp_path):
 def test_overlapping_parts_later_wins_and_two_people(tmp_path):
     shape = (4, 4)
     path = str(tmp_path / 'y.mat')
-    write_pascal_part_mat(
+    write_part_mat(
         path,
         'y',
         [
-            ('person', 15, box_mask(shape, 0, 2, 0, 4), [('torso', box_mask(shape, 0, 2, 0, 4)),
-                                                    ('neck', box_mask(shape, 0, 1, 0, 1)),
-                                                    ('lhand', box_mask(shape, 1, 2, 3, 4))]),
-            ('person', 15, box_mask(shape, 2, 4, 0, 4), [('rfoot', box_mask(shape, 3, 4, 2, 4))]),
+            ('person', 15, box(shape, 0, 2, 0, 4), [('torso', box(shape, 0, 2, 0, 4)),
+                                                    ('neck', box(shape, 0, 1, 0, 1)),
+                                                    ('lhand', box(shape, 1, 2, 3, 4))]),
+            ('person', 15, box(shape, 2, 4, 0, 4), [('rfoot', box(shape, 3, 4, 2, 4))]),
         ],
     )  # fmt: skip
     expected = np.array([[2, 2, 2, 2], [2, 2, 2, 4], [0, 0, 0, 0], [0, 0, 6, 6]], np.uint8)
@@ -120,34 +122,28 @@ def test_overlapping_parts_later_wins_and_two_people(tmp_path):
 def test_no_person_is_ignored_not_background(tmp_path):
     shape = (3, 4)
     path = str(tmp_path / 'n.mat')
-    write_pascal_part_mat(
-        path,
-        'n',
-        [('dog', 12, box_mask(shape, 0, 3, 0, 4), [('head', box_mask(shape, 0, 1, 0, 1))])],
+    write_part_mat(
+        path, 'n', [('dog', 12, box(shape, 0, 3, 0, 4), [('head', box(shape, 0, 1, 0, 1))])]
     )
     np.testing.assert_array_equal(decode_pascal_part(path, shape), np.full(shape, 255, np.uint8))
     # Persons without part annotations: no parts label either (ASTMT's loader).
-    write_pascal_part_mat(path, 'n', [('person', 15, box_mask(shape, 0, 3, 0, 4), [])])
+    write_part_mat(path, 'n', [('person', 15, box(shape, 0, 3, 0, 4), [])])
     assert (decode_pascal_part(path, shape) == 255).all()
-    write_pascal_part_mat(path, 'n', [])
+    write_part_mat(path, 'n', [])
     assert (decode_pascal_part(path, shape) == 255).all()
 
 
 def test_part_errors(tmp_path):
     shape = (3, 4)
     path = str(tmp_path / 'e.mat')
-    write_pascal_part_mat(
-        path,
-        'e',
-        [('person', 15, box_mask(shape, 0, 3, 0, 4), [('tail', box_mask(shape, 0, 1, 0, 1))])],
+    write_part_mat(
+        path, 'e', [('person', 15, box(shape, 0, 3, 0, 4), [('tail', box(shape, 0, 1, 0, 1))])]
     )
     with pytest.raises(ValueError, match="unknown person part 'tail'"):
         decode_pascal_part(path, shape)
     with pytest.raises(ValueError, match='has size'):
-        write_pascal_part_mat(
-            path,
-            'e',
-            [('person', 15, box_mask(shape, 0, 3, 0, 4), [('head', box_mask((2, 2), 0, 1, 0, 1))])],
+        write_part_mat(
+            path, 'e', [('person', 15, box(shape, 0, 3, 0, 4), [('head', box((2, 2), 0, 1, 0, 1))])]
         )
         decode_pascal_part(path, shape)
     scipy.io.savemat(path, {'LabelMap': np.zeros(shape)})
