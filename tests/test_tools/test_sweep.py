@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from mmkem.testing import run_command as run
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'kem_effnet-lite0_nyud-demo.py')
 
@@ -27,7 +29,6 @@ train_tools = load_module(
     'train_test_tools', osp.join(osp.dirname(__file__), 'test_train_test_tools.py')
 )
 tiny_setup = train_tools.tiny_setup
-run = train_tools.run
 
 
 def test_parse_grid_values_as_dict_action_does():
