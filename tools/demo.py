@@ -11,14 +11,17 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
 
 from mmengine.config import DictAction  # noqa: E402
 
 import mmkem  # noqa: E402,F401
 from mmkem.apis import clear_errors  # noqa: E402
-from mmkem.apis.demo import DEMO_CONFIG, NOT_NYUD, format_comparison, run_demo  # noqa: E402
+from mmkem.apis.demo import NOT_NYUD, format_comparison, run_demo  # noqa: E402
 from mmkem.structures import TASK_SPECS  # noqa: E402
+
+DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'kem_effnet-lite0_nyud-demo.py')
 
 
 def parse_args():

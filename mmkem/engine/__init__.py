@@ -6,7 +6,7 @@ from .checkpoint_check import (
     compare_state_dicts,
 )
 from .checkpoint_compat import allow_mmengine_checkpoint_globals
-from .hooks import MultiTaskVisualizationHook, RNGStateHook
+from .hooks import MathSDPAHook, MultiTaskVisualizationHook, RNGStateHook
 from .runner import MultiTaskRunner, fill_task_config
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     'allow_mmengine_checkpoint_globals',
     'checkpoint_compat',
     'hooks',
+    'MathSDPAHook',
     'MultiTaskRunner',
     'MultiTaskVisualizationHook',
     'RNGStateHook',

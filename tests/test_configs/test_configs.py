@@ -12,8 +12,8 @@ from mmseg.registry import MODELS
 
 import mmkem  # noqa: F401
 from mmkem.apis import build_runner
-from mmkem.datasets.demo_nyud import make_demo_nyud
 from mmkem.engine import fill_task_config
+from mmkem.testing import shrink_train_config, write_tiny_nyud
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
@@ -40,21 +40,10 @@ def test_config_builds(config):
 @pytest.mark.parametrize('release', ['png', 'jpg'])
 def test_kem_swin_nyud_trains_and_evaluates(tmp_path, release):
     data_root = str(tmp_path / 'NYUDv2')
-    make_demo_nyud(
-        data_root, num_train=4, num_val=2, size=(96, 128), seed=1, release=release, num_real=1
-    )
+    write_tiny_nyud(data_root, release, num_train=4, num_val=2, size=(96, 128), seed=1, num_real=1)
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'kem_swin_nyud.py'))
-    cfg.work_dir = str(tmp_path / 'work')
     cfg.model.backbone.init_cfg = None  # no Swin weights offline: the same architecture, random
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = data_root
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
-    cfg.train_dataloader.batch_size = 2
-    cfg.train_cfg.max_iters = 2
-    cfg.train_cfg.val_interval = 2
-    cfg.default_hooks.checkpoint.interval = 2
-    cfg.default_hooks.logger.interval = 1
+    shrink_train_config(cfg, data_root, str(tmp_path / 'work'), max_iters=2, batch_size=2)
     runner = build_runner(cfg)
     runner.train()
     metrics = runner.val()

@@ -8,7 +8,6 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from mmcv import imwrite
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -17,6 +16,7 @@ from mmseg.registry import MODELS
 
 import mmkem  # noqa: F401
 from mmkem.models.necks import KEMMultiLevelNeck
+from mmkem.testing import write_ade20k
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'mmseg_kem', '*.py')))
@@ -48,20 +48,6 @@ def test_config_builds_mmseg_encoder_decoder_with_kem(config):
         logits = model(torch.randn(1, 3, SMALL, SMALL), mode='tensor')
     assert [f.shape for f in necked] == [f.shape for f in feats]
     assert logits.shape == (1, 150, SMALL // 4, SMALL // 4)
-
-
-def write_ade20k(root, num_train=4, num_val=2, size=(72, 88)):
-    """ADE20K's layout: images/{training,validation}/*.jpg, annotations/.../*.png (0 = ignore)."""
-    rng = np.random.default_rng(0)
-    for split, num in (('training', num_train), ('validation', num_val)):
-        for i in range(num):
-            label = np.zeros(size, np.uint8)  # 0 is "other", ignored after reduce_zero_label
-            label[: size[0] // 2] = 1 + i % 3
-            label[size[0] // 2 :, : size[1] // 2] = 5
-            image = (label[..., None] * 40 + rng.integers(0, 30, size + (3,))).astype(np.uint8)
-            name = f'ADE_{split[:5]}_{i:08d}'
-            imwrite(image, osp.join(root, 'images', split, name + '.jpg'))
-            imwrite(label, osp.join(root, 'annotations', split, name + '.png'))
 
 
 def test_upernet_kem_trains_and_evaluates_on_ade20k_layout(tmp_path):

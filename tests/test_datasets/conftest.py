@@ -4,7 +4,7 @@ import pytest
 from mmengine.registry import init_default_scope
 
 import mmkem  # noqa: F401  (registers the modules)
-from mmkem.datasets.demo_nyud import make_demo_nyud
+from mmkem.testing import write_tiny_nyud
 
 TINY = dict(num_train=3, num_val=2, size=(32, 48), seed=0, num_real=2)
 
@@ -18,5 +18,5 @@ def mmseg_scope():
 def nyud_root(request, tmp_path_factory):
     """Root of a tiny dataset written with the ``png`` or the ``jpg`` release's conventions."""
     root = tmp_path_factory.mktemp(f'nyud_{request.param}')
-    make_demo_nyud(str(root), release=request.param, **TINY)
+    write_tiny_nyud(str(root), request.param, **TINY)
     return root

@@ -271,10 +271,10 @@ def test_truncated_image_names_the_file(nyud_root, tmp_path):
 
 
 def test_classes_match_demo_ids():
-    from mmkem.datasets.demo_nyud import _class_id
+    from mmkem.datasets.synthetic.rooms import nyud_class_id
 
-    assert _class_id('wall') == 1 and _class_id('otherprop') == 40
-    assert NYUD40_CLASSES[_class_id('table') - 1] == 'table'
+    assert nyud_class_id('wall') == 1 and nyud_class_id('otherprop') == 40
+    assert NYUD40_CLASSES[nyud_class_id('table') - 1] == 'table'
 
 
 def test_depth_must_be_2d(nyud_root, tmp_path):

@@ -17,31 +17,10 @@ import mmkem.datasets.nyuv2_libmtl  # noqa: F401  (registers the modules before 
 import mmkem.models.regularizers  # noqa: F401
 from mmkem.apis import build_runner
 from mmkem.evaluation.metrics.delta_p import delta_p, delta_p_per_task
+from mmkem.testing import shrink_train_config, write_libmtl_nyuv2
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 H, W = 24, 32
-
-
-def make_libmtl_nyuv2(root, num_train=3, num_val=2, seed=0):
-    """Write ``{train,val}/{image,label,depth,normal}/<i>.npy`` as MTAN stores them; returns the
-    arrays by split and index."""
-    rng = np.random.default_rng(seed)
-    arrays = {}
-    for split, count in (('train', num_train), ('val', num_val)):
-        for folder in ('image', 'label', 'depth', 'normal'):
-            os.makedirs(osp.join(root, split, folder), exist_ok=True)
-        for i in range(count):
-            image = rng.random((H, W, 3)).astype(np.float32)  # RGB in [0, 1]
-            label = rng.integers(-1, 13, size=(H, W)).astype(np.float32)  # -1 = ignore
-            depth = rng.uniform(0.5, 5.0, size=(H, W, 1)).astype(np.float32)
-            depth[0, :3] = 0  # invalid
-            normal = rng.normal(size=(H, W, 3)).astype(np.float32)
-            normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
-            sample = dict(image=image, label=label, depth=depth, normal=normal)
-            for folder, value in sample.items():
-                np.save(osp.join(root, split, folder, f'{i}.npy'), value)
-            arrays[(split, i)] = sample
-    return arrays
 
 
 def build(**kwargs):
@@ -51,7 +30,7 @@ def build(**kwargs):
 
 def test_data_list_is_sorted_numerically(tmp_path):
     root = str(tmp_path / 'nyuv2')
-    make_libmtl_nyuv2(root, num_train=12, num_val=1)
+    write_libmtl_nyuv2(root, num_train=12, num_val=1, size=(H, W))
     dataset = build(data_root=root, split='train')
     assert [d['sample_id'] for d in dataset] == [str(i) for i in range(12)]
     item = dataset.get_data_info(10)
@@ -63,7 +42,7 @@ def test_data_list_is_sorted_numerically(tmp_path):
 
 def test_pipeline_decodes_the_release(tmp_path):
     root = str(tmp_path / 'nyuv2')
-    arrays = make_libmtl_nyuv2(root)
+    arrays = write_libmtl_nyuv2(root, size=(H, W))
     pipeline = [dict(type='LoadImageFromNpy'), dict(type='LoadMultiTaskAnnotations')]
     results = build(data_root=root, split='val', pipeline=pipeline)[1]
     ref = arrays[('val', 1)]
@@ -81,7 +60,7 @@ def test_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='data_root'):
         build(data_root=str(tmp_path / 'missing'))
     root = str(tmp_path / 'nyuv2')
-    make_libmtl_nyuv2(root)
+    write_libmtl_nyuv2(root, size=(H, W))
     with pytest.raises(ValueError, match='subset'):
         build(data_root=root, tasks=('semseg', 'edge'))
     with pytest.raises(FileNotFoundError, match='image'):
@@ -118,27 +97,18 @@ def test_delta_p_averages_within_tasks_first():
 
 def test_rep_mtl_libmtl_config_trains_and_evaluates(tmp_path):
     root = str(tmp_path / 'nyuv2')
-    make_libmtl_nyuv2(root)
+    write_libmtl_nyuv2(root, size=(H, W))
     cfg = Config.fromfile(
         osp.join(REPO, 'configs/rep_mtl/hps-rep-mtl_r50-d8_20k_nyuv2-libmtl-288x384.py')
     )
-    cfg.work_dir = str(tmp_path / 'work')
+    shrink_train_config(cfg, root, str(tmp_path / 'work'), max_iters=2, batch_size=2)
     # A small ResNet with the same structure keeps the test fast.
     cfg.model.backbone.depth = 18
     cfg.model.feature_adapter.in_channels = [256, 512]
     cfg.model.feature_adapter.channels = 16
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = root
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
-    cfg.train_dataloader.batch_size = 2
     cfg.train_dataloader.dataset.pipeline[2].scale = (W, H)
     cfg.train_dataloader.dataset.pipeline[3].crop_size = (H, W)
-    cfg.train_cfg.max_iters = 2
-    cfg.train_cfg.val_interval = 2
     cfg.param_scheduler[0].milestones = [1]
-    cfg.default_hooks.checkpoint.interval = 2
-    cfg.default_hooks.logger.interval = 1
     runner = build_runner(cfg)
     backbone_before = [p.detach().clone() for p in runner.model.backbone.parameters()]
     runner.train()

@@ -4,13 +4,11 @@ Pascal-Part ``.mat`` files, and the PASCAL configs training and evaluating end t
 import os
 import os.path as osp
 
-import cv2
 import numpy as np
 import pytest
 import scipy.io
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, TRANSFORMS
 from PIL import Image
 
@@ -19,6 +17,9 @@ from mmkem.apis import build_runner
 from mmkem.datasets import PASCALContextMTDataset, decode_pascal_part
 from mmkem.datasets.pascal_context import label_boundaries
 from mmkem.engine import fill_task_config
+from mmkem.testing import box_mask as box
+from mmkem.testing import shrink_train_config, write_pascal_mt
+from mmkem.testing import write_pascal_part_mat as write_part_mat
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ALL_TASKS = ('semseg', 'human_parts', 'sal', 'normals', 'edge')
@@ -39,106 +40,10 @@ EXPECTED_GROUP = {
 }
 
 
-def write_part_mat(path, imname, objects):
-    """A Pascal-Part annotation as the real files store it: struct ``anno`` with ``imname`` and a
-    1xN struct array ``objects`` (class, class_ind, mask, parts), ``parts`` a 1xM struct array
-    (part_name, mask) or an empty 0x0 double array."""
-    objs = np.zeros(
-        (1, len(objects)),
-        dtype=[('class', 'O'), ('class_ind', 'O'), ('mask', 'O'), ('parts', 'O')],
-    )
-    for i, (name, ind, mask, parts) in enumerate(objects):
-        objs[0, i]['class'] = name
-        objs[0, i]['class_ind'] = np.array([[float(ind)]])
-        objs[0, i]['mask'] = mask.astype(np.uint8)
-        if parts:
-            arr = np.zeros((1, len(parts)), dtype=[('part_name', 'O'), ('mask', 'O')])
-            for j, (part_name, part_mask) in enumerate(parts):
-                arr[0, j]['part_name'] = part_name
-                arr[0, j]['mask'] = part_mask.astype(np.uint8)
-            objs[0, i]['parts'] = arr
-        else:
-            objs[0, i]['parts'] = np.zeros((0, 0))
-    anno = np.zeros((1, 1), dtype=[('imname', 'O'), ('objects', 'O')])
-    anno[0, 0]['imname'] = imname
-    anno[0, 0]['objects'] = objs
-    scipy.io.savemat(path, {'anno': anno})
-
-
-def box(shape, y0, y1, x0, x1):
-    mask = np.zeros(shape, dtype=bool)
-    mask[y0:y1, x0:x1] = True
-    return mask
-
-
-def make_pascal_mt(root, train_ids, val_ids, size=(40, 48), seed=0, labelmap=True):
-    """A tiny dataset in the release layout. Ids ending in 'p' have a person with parts, ending in
-    'n' a .mat without person, others no .mat at all."""
-    rng = np.random.default_rng(seed)
-    h, w = size
-    for folder in ('ImageSets/Context', 'JPEGImages', 'semseg/pascal-context', 'human_parts',
-                   'sal_distill', 'normals_distill'):  # fmt: skip
-        os.makedirs(osp.join(root, folder), exist_ok=True)
-    if labelmap:
-        os.makedirs(osp.join(root, 'pascal-context', 'trainval'), exist_ok=True)
-    for split, ids in (('train', train_ids), ('val', val_ids)):
-        with open(osp.join(root, 'ImageSets', 'Context', f'{split}.txt'), 'w') as f:
-            f.write('\n'.join(ids) + '\n')
-    for sample_id in list(train_ids) + list(val_ids):
-        cv2.imwrite(
-            osp.join(root, 'JPEGImages', f'{sample_id}.jpg'),
-            rng.integers(0, 255, (h, w, 3), dtype=np.uint8),
-        )
-        semseg = np.zeros((h, w), np.uint8)
-        semseg[: h // 2, : w // 2] = 15
-        semseg[h // 2 :, w // 2 :] = rng.integers(1, 21)
-        semseg[0, 0] = 255
-        Image.fromarray(semseg).save(osp.join(root, 'semseg', 'pascal-context', f'{sample_id}.png'))
-        Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8)).save(
-            osp.join(root, 'sal_distill', f'{sample_id}.png')
-        )
-        normals = rng.normal(size=(h, w, 3))
-        normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
-        Image.fromarray(np.round((normals + 1) * 127.5).astype(np.uint8)).save(
-            osp.join(root, 'normals_distill', f'{sample_id}.png')
-        )
-        if labelmap:
-            scipy.io.savemat(
-                osp.join(root, 'pascal-context', 'trainval', f'{sample_id}.mat'),
-                {'LabelMap': (semseg.astype(np.uint16) * 3 + 1)},
-            )
-        person = box((h, w), 0, h // 2, 0, w // 2)
-        if sample_id.endswith('p'):
-            parts = [
-                ('head', box((h, w), 0, 4, 0, 8)),
-                ('torso', box((h, w), 4, 12, 0, 8)),
-                ('luarm', box((h, w), 4, 8, 8, 10)),
-                ('rlarm', box((h, w), 8, 12, 8, 10)),
-                ('luleg', box((h, w), 12, 16, 0, 4)),
-                ('rfoot', box((h, w), 16, 20, 0, 4)),
-            ]
-            write_part_mat(
-                osp.join(root, 'human_parts', f'{sample_id}.mat'),
-                sample_id,
-                [('person', 15, person, parts), ('dog', 12, ~person, [])],
-            )
-        elif sample_id.endswith('n'):
-            write_part_mat(
-                osp.join(root, 'human_parts', f'{sample_id}.mat'),
-                sample_id,
-                [('dog', 12, person, [('head', box((h, w), 0, 4, 0, 4))])],
-            )
-
-
-@pytest.fixture(autouse=True)
-def mmseg_scope():
-    init_default_scope('mmseg')
-
-
 @pytest.fixture(scope='module')
 def pascal_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('PASCAL_MT'))
-    make_pascal_mt(
+    write_pascal_mt(
         root, ['2008_000002p', '2008_000003n', '2008_000004'], ['2008_000010p', '2008_000011']
     )
     return root
@@ -306,7 +211,7 @@ def test_loaded_values(pascal_root):
 
 def test_saliency_threshold_and_normals_decoding(tmp_path):
     root = str(tmp_path / 'P')
-    make_pascal_mt(root, ['a'], ['b'], size=(2, 3))
+    write_pascal_mt(root, ['a'], ['b'], size=(2, 3))
     Image.fromarray(np.array([[0, 127, 128], [255, 1, 200]], np.uint8)).save(
         osp.join(root, 'sal_distill', 'a.png')
     )
@@ -335,7 +240,7 @@ def test_saliency_threshold_and_normals_decoding(tmp_path):
 
 def test_edges_from_semseg_without_labelmap(tmp_path):
     root = str(tmp_path / 'P')
-    make_pascal_mt(root, ['a'], ['b'], size=(3, 3), labelmap=False)
+    write_pascal_mt(root, ['a'], ['b'], size=(3, 3), labelmap=False)
     Image.fromarray(np.array([[1, 1, 2], [1, 1, 2], [3, 3, 3]], np.uint8)).save(
         osp.join(root, 'semseg', 'pascal-context', 'a.png')
     )
@@ -362,7 +267,7 @@ def test_missing_root_split_and_files(pascal_root, tmp_path):
     with pytest.raises(FileNotFoundError, match='split file .*test.txt'):
         build(pascal_root, split='ImageSets/Context/test.txt')
     root = str(tmp_path / 'P')
-    make_pascal_mt(root, ['a', 'b'], ['c'], size=(4, 4))
+    write_pascal_mt(root, ['a', 'b'], ['c'], size=(4, 4))
     os.remove(osp.join(root, 'sal_distill', 'b.png'))
     build(root, tasks=['semseg'])  # sal not requested: fine
     with pytest.raises(FileNotFoundError, match=r"id 'b' .*sal_distill/b\.png"):
@@ -378,7 +283,7 @@ def test_bad_tasks_and_labels(pascal_root, tmp_path):
     with pytest.raises(ValueError, match='provides a non-empty subset'):
         build(pascal_root, tasks=[])
     root = str(tmp_path / 'P')
-    make_pascal_mt(root, ['a'], ['b'], size=(4, 4))
+    write_pascal_mt(root, ['a'], ['b'], size=(4, 4))
     Image.fromarray(np.full((4, 4), 21, np.uint8)).save(
         osp.join(root, 'semseg', 'pascal-context', 'a.png')
     )
@@ -415,25 +320,16 @@ def set_tasks(cfg, tasks):
 @pytest.mark.parametrize('tasks', [None, ALL_TASKS, ('human_parts', 'normals')])
 def test_kem_swin_pascal_trains_and_evaluates(tmp_path, tasks):
     data_root = str(tmp_path / 'PASCAL_MT')
-    make_pascal_mt(data_root, ['t1p', 't2', 't3n', 't4p'], ['v1p', 'v2'], size=(32, 48), seed=2)
+    write_pascal_mt(data_root, ['t1p', 't2', 't3n', 't4p'], ['v1p', 'v2'], size=(32, 48), seed=2)
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'kem_swin_pascal.py'))
     if tasks is not None:
         set_tasks(cfg, tasks)
     tasks = list(cfg.tasks)
-    cfg.work_dir = str(tmp_path / 'work')
     cfg.model.backbone.init_cfg = None  # no Swin weights offline: the same architecture, random
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = data_root
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
+    shrink_train_config(cfg, data_root, str(tmp_path / 'work'), max_iters=2, batch_size=2)
     pipeline = cfg.train_dataloader.dataset.pipeline
     pipeline[2].scale = (48, 48)  # small images on CPU; the same transforms as the paper's
     pipeline[3].crop_size = (32, 32)
-    cfg.train_dataloader.batch_size = 2
-    cfg.train_cfg.max_iters = 2
-    cfg.train_cfg.val_interval = 2
-    cfg.default_hooks.checkpoint.interval = 2
-    cfg.default_hooks.logger.interval = 1
     paper_setting = tasks == ['semseg', 'human_parts', 'sal']
     if not paper_setting:  # one best checkpoint (Swin-T, 110 MB) per test file is enough
         cfg.default_hooks.checkpoint.save_best = None
@@ -460,7 +356,7 @@ def test_batch_without_people_gives_finite_parts_loss(tmp_path):
     from mmseg.registry import MODELS
 
     data_root = str(tmp_path / 'PASCAL_MT')
-    make_pascal_mt(data_root, ['a', 'bn'], ['c'], size=(32, 32))
+    write_pascal_mt(data_root, ['a', 'bn'], ['c'], size=(32, 32))
     cfg = fill_task_config(Config.fromfile(osp.join(REPO, 'configs', 'kem_swin_pascal.py')))
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model)

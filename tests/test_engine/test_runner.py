@@ -8,8 +8,8 @@ from mmengine.registry import init_default_scope
 
 import mmkem  # noqa: F401
 from mmkem.apis import build_runner
-from mmkem.datasets.demo_nyud import make_demo_nyud
 from mmkem.engine import MultiTaskRunner, fill_task_config
+from mmkem.testing import write_tiny_nyud
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs', 'demo', 'kem_effnet-lite0_nyud-demo.py')
@@ -32,7 +32,7 @@ def test_mmengine_alone_does_not_carry_a_child_variable_into_the_base(tmp_path):
 
 def test_child_of_the_demo_trains_and_evaluates_exactly_its_tasks(tmp_path):
     data_root = str(tmp_path / 'nyud')
-    make_demo_nyud(data_root, num_train=2, num_val=2, size=(64, 80), seed=0, num_real=1)
+    write_tiny_nyud(data_root, num_train=2, num_val=2, size=(64, 80), seed=0, num_real=1)
     child = _write(tmp_path / 'two_tasks.py', f"_base_ = [{DEMO!r}]\ntasks = ['semseg', 'depth']\n")
     cfg = Config.fromfile(child)
     cfg.work_dir = str(tmp_path / 'work')

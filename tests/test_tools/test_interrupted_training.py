@@ -12,16 +12,14 @@ Each run is a fresh interpreter on a tiny demo dataset, as a user would start it
 
 import glob
 import json
-import os
 import os.path as osp
-import subprocess
 import sys
 import textwrap
 
 import pytest
 import torch
 
-from mmkem.datasets.demo_nyud import make_demo_nyud
+from mmkem.testing import run_command, tiny_train_config, write_tiny_nyud
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'kem_effnet-lite0_nyud-demo.py')
@@ -49,10 +47,8 @@ class KillAtIterHook(Hook):
 """
 
 
-def run(cmd, cwd, env_extra=None, timeout=600):
-    env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'MMKEM_KILL_AT_ITER')}
-    env.update(OMP_NUM_THREADS='1', **(env_extra or {}))
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+def run(cmd, cwd, env_extra=None):
+    return run_command(cmd, cwd, env_extra, drop_env=('PYTHONPATH', 'MMKEM_KILL_AT_ITER'))
 
 
 @pytest.fixture(scope='module')
@@ -61,42 +57,40 @@ def setup(tmp_path_factory):
     iterations, DWA loss weighting, stochastic depth (uses the RNG) and random augmentation."""
     root = tmp_path_factory.mktemp('interrupted')
     data_root = str(root / 'nyud')
-    make_demo_nyud(data_root, num_train=6, num_val=2, size=(48, 64), seed=0, num_real=1)
+    write_tiny_nyud(data_root, num_train=6, num_val=2, size=(48, 64), seed=0, num_real=1)
     (root / 'kill_hook.py').write_text(KILL_HOOK)
     cfg = root / 'tiny.py'
-    cfg.write_text(
-        textwrap.dedent(f"""
-        _base_ = [{DEMO_CONFIG!r}]
+    train_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadMultiTaskAnnotations'),
+        dict(type='MultiTaskRandomResize', scale=(64, 48), ratio_range=(1.0, 1.3), keep_ratio=True),
+        dict(type='MultiTaskRandomCrop', crop_size=(32, 48)),
+        dict(type='MultiTaskRandomFlip', prob=0.5),
+        dict(type='PackMultiTaskInputs'),
+    ]
+    default_hooks = dict(
+        logger=dict(interval=1), checkpoint=dict(interval=2, max_keep_ckpts=10, save_best=None)
+    )
+    extra = textwrap.dedent("""
         custom_imports = dict(imports=['mmkem', 'kill_hook'], allow_failed_imports=False)
-        data_root = {data_root!r}
         tasks = ['semseg', 'depth', 'normals']
-        max_iters = 6
         model = dict(
             task_encoder=dict(drop_path_rate=0.2),
             loss_weighting=dict(_delete_=True, type='DWALossWeighting', tasks=tasks,
                                 temperature=2.0, update_interval=1),
         )
-        train_pipeline = [
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadMultiTaskAnnotations'),
-            dict(type='MultiTaskRandomResize', scale=(64, 48), ratio_range=(1.0, 1.3),
-                 keep_ratio=True),
-            dict(type='MultiTaskRandomCrop', crop_size=(32, 48)),
-            dict(type='MultiTaskRandomFlip', prob=0.5),
-            dict(type='PackMultiTaskInputs'),
-        ]
-        train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                                dataset=dict(data_root=data_root, pipeline=train_pipeline))
-        val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
-                              dataset=dict(data_root=data_root))
-        test_dataloader = val_dataloader
-        train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-        param_scheduler = [dict(type='PolyLR', power=0.9, begin=0, end=max_iters, by_epoch=False)]
-        default_hooks = dict(logger=dict(interval=1),
-                             checkpoint=dict(interval=2, max_keep_ckpts=10, save_best=None))
-        custom_hooks = [dict(type='KillAtIterHook')]
         randomness = dict(seed=3)
     """)
+    cfg.write_text(
+        tiny_train_config(
+            DEMO_CONFIG,
+            data_root,
+            6,
+            train_pipeline,
+            default_hooks,
+            custom_hooks=[dict(type='KillAtIterHook')],
+            extra=extra,
+        )
     )
     return root, str(cfg)
 

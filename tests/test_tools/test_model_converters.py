@@ -14,14 +14,13 @@ import torch
 
 timm = pytest.importorskip('timm')
 
-from mmkem.utils import (  # noqa: E402
+from mmkem.utils.checkpoint_io import load_state_dict_file  # noqa: E402
+from mmkem.utils.converters.efficientnet_lite import (  # noqa: E402
     convert_efficientnet_lite_to_timm,
-    convert_swin_to_mmseg,
-    detect_swin_format,
     efficientnet_lite0_package_path,
     load_efficientnet_lite0_package,
-    load_state_dict_file,
 )
+from mmkem.utils.converters.swin import convert_swin_to_mmseg, detect_swin_format  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TIMM_INFO = os.path.join(os.path.dirname(timm.data.__file__), '_info')

@@ -12,23 +12,23 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmkem.datasets.demo_nyud import make_demo_nyud
+from mmkem.testing import run_command, tiny_train_config, write_tiny_nyud
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'kem_effnet-lite0_nyud-demo.py')
 
 
-def test_train_resume_and_test(tiny_setup, run):
+def test_train_resume_and_test(tiny_setup):
     root, cfg, _ = tiny_setup
     work_dir = str(root / 'work')
     train = [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg, '--work-dir', work_dir]
-    res = run(train, cwd=str(root))
+    res = run_command(train, cwd=str(root))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
     assert 'semseg/mIoU' in res.stdout + res.stderr
 
     # --resume (no value): continue from the latest checkpoint of the work dir up to 3 iterations.
-    res = run(train + ['--resume', '--cfg-options', 'train_cfg.max_iters=3'], cwd=str(root))
+    res = run_command(train + ['--resume', '--cfg-options', 'train_cfg.max_iters=3'], cwd=str(root))
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-3000:]
     assert 'resumed' in log.lower() and 'Iter(train) [3/3]' in log
@@ -47,14 +47,14 @@ def test_train_resume_and_test(tiny_setup, run):
         '--show-dir',
         show_dir,
     ]
-    res = run(test, cwd=str(root))
+    res = run_command(test, cwd=str(root))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert 'depth/rmse' in res.stdout + res.stderr
     assert len(glob.glob(osp.join(show_dir, '**', '*.png'), recursive=True)) == 2
 
 
-def test_missing_data_says_where_it_looked_and_what_to_do(tmp_path, run):
-    res = run(
+def test_missing_data_says_where_it_looked_and_what_to_do(tmp_path):
+    res = run_command(
         [
             sys.executable,
             osp.join(REPO, 'tools', 'train.py'),
@@ -95,7 +95,7 @@ def test_plain_mmseg_config_with_custom_imports_builds_mmkem_modules(tmp_path, r
         print(type(neck).__name__, type(METRICS.build(cfg.metric)).__name__,
               type(MODELS.build(cfg.model)).__name__, tuple(outs[1].shape))
     """)
-    res = run([sys.executable, '-c', code], cwd=str(tmp_path))
+    res = run_command([sys.executable, '-c', code], cwd=str(tmp_path))
     assert res.returncode == 0, res.stderr[-3000:]
     last_line = res.stdout.strip().splitlines()[-1]
     assert last_line == 'KEM MultiTaskMetric EncoderDecoder (1, 64, 4, 4)', res.stdout
@@ -122,7 +122,7 @@ def test_two_processes_match_one_process(tmp_path, run):
     valid pixels per image (losses pool the valid pixels of a batch): the dataset's holes are
     filled. docs/troubleshooting.md reports the demo config, with BatchNorm and holes, as is."""
     data_root = str(tmp_path / 'nyud')
-    make_demo_nyud(data_root, num_train=4, num_val=2, size=(48, 64), seed=0, num_real=1)
+    write_tiny_nyud(data_root, num_train=4, num_val=2, size=(48, 64), seed=0, num_real=1)
     for path in glob.glob(osp.join(data_root, 'depth', '*.npy')):
         depth = np.load(path)
         np.save(path, np.where(depth > 0, depth, 1.0).astype(np.float32))
@@ -130,40 +130,33 @@ def test_two_processes_match_one_process(tmp_path, run):
         label = np.array(Image.open(path))
         Image.fromarray(np.where(label == 0, 1, label).astype(np.uint8)).save(path)
     cfg = tmp_path / 'tiny_dist.py'
+    train_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadMultiTaskAnnotations'),
+        dict(type='MultiTaskResize', scale=(48, 32), keep_ratio=False),
+        dict(type='PackMultiTaskInputs'),
+    ]
     cfg.write_text(
-        textwrap.dedent(f"""
-        _base_ = [{DEMO_CONFIG!r}]
-        data_root = {data_root!r}
-        max_iters = 4
-        model = dict(heads=dict(norm_cfg=dict(type='GN', num_groups=8)))
-        train_pipeline = [
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadMultiTaskAnnotations'),
-            dict(type='MultiTaskResize', scale=(48, 32), keep_ratio=False),
-            dict(type='PackMultiTaskInputs'),
-        ]
-        train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                                dataset=dict(data_root=data_root, pipeline=train_pipeline))
-        val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
-                              dataset=dict(data_root=data_root))
-        test_dataloader = val_dataloader
-        train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-        param_scheduler = [dict(type='PolyLR', power=0.9, begin=0, end=max_iters, by_epoch=False)]
-        default_hooks = dict(checkpoint=dict(interval=max_iters, save_best=None))
-        custom_hooks = []
-    """)
+        tiny_train_config(
+            DEMO_CONFIG,
+            data_root,
+            4,
+            train_pipeline,
+            default_hooks=dict(checkpoint=dict(interval=4, save_best=None)),
+            extra="model = dict(heads=dict(norm_cfg=dict(type='GN', num_groups=8)))\n",
+        )
     )
     cfg = str(cfg)
     env = dict(PYTHON=sys.executable, PORT='29517')
 
     single = str(tmp_path / 'single')
-    res = run(
+    res = run_command(
         [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg, '--work-dir', single],
         cwd=str(tmp_path),
     )
     assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
     dist = str(tmp_path / 'dist')
-    res = run(
+    res = run_command(
         [
             'bash',
             osp.join(REPO, 'tools', 'dist_train.sh'),
@@ -189,7 +182,7 @@ def test_two_processes_match_one_process(tmp_path, run):
     # gathered before the metrics are computed.
     ckpt = osp.join(single, 'iter_4.pth')
     test_dir = str(tmp_path / 'dist_test')
-    res = run(
+    res = run_command(
         ['bash', osp.join(REPO, 'tools', 'dist_test.sh'), cfg, ckpt, '2', '--work-dir', test_dir],
         cwd=str(tmp_path),
         env_extra=env,

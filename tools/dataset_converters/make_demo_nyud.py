@@ -2,14 +2,14 @@
 
     python tools/dataset_converters/make_demo_nyud.py --out data/nyud_demo
 
-See ``mmkem.datasets.demo_nyud`` for what it contains and docs/datasets.md for the layout.
+See ``mmkem.datasets.synthetic.demo_nyud`` for what it contains and docs/datasets.md for the layout.
 """
 
 import argparse
 import os.path as osp
 import time
 
-from mmkem.datasets.demo_nyud import RELEASES, make_demo_nyud
+from mmkem.datasets.synthetic import RELEASES, make_demo_nyud
 
 
 def parse_args() -> argparse.Namespace:

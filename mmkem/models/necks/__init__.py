@@ -1,3 +1,4 @@
+from .feature_adapter import FeatureAdapter
 from .multi_level_neck import KEMMultiLevelNeck
 
-__all__ = ['KEMMultiLevelNeck']
+__all__ = ['FeatureAdapter', 'KEMMultiLevelNeck']

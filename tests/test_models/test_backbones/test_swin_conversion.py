@@ -25,7 +25,7 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 
 import mmkem  # noqa: E402, F401
-from mmkem.utils import convert_swin_to_mmseg, detect_swin_format  # noqa: E402
+from mmkem.utils.converters.swin import convert_swin_to_mmseg, detect_swin_format  # noqa: E402
 
 EMBED, DEPTHS, HEADS, WINDOW, IMG = 32, (2, 2, 2, 2), (1, 2, 4, 8), 7, 448
 
@@ -49,7 +49,8 @@ def timm_swin():
     return model
 
 
-def build_mmseg_swin():
+def build_mmseg_swin(**kwargs):
+    """mmseg's SwinTransformer of the test's size; ``kwargs`` add to its config."""
     init_default_scope('mmseg')
     model = MODELS.build(
         dict(
@@ -63,6 +64,7 @@ def build_mmseg_swin():
             qkv_bias=True,
             drop_path_rate=0.0,
             out_indices=(0, 1, 2, 3),
+            **kwargs,
         )
     )
     model.eval()  # mmseg's SwinTransformer.train() returns None: no chaining
@@ -182,22 +184,12 @@ def test_final_norm_can_be_dropped(timm_swin):
 
 def test_converted_file_loads_through_init_cfg(timm_swin, tmp_path):
     """The user path: swin2mmseg's output file as ``init_cfg=dict(type='Pretrained', ...)``."""
-    from mmkem.utils import save_checkpoint_atomic
+    from mmkem.utils.checkpoint_io import save_checkpoint_atomic
 
     converted = convert_swin_to_mmseg(timm_swin.state_dict())
     path = tmp_path / 'swin_mmseg.pth'
     save_checkpoint_atomic(converted, str(path))
-    init_default_scope('mmseg')
-    model = MODELS.build(
-        dict(
-            type='SwinTransformer',
-            embed_dims=EMBED,
-            depths=DEPTHS,
-            num_heads=HEADS,
-            window_size=WINDOW,
-            init_cfg=dict(type='Pretrained', checkpoint=str(path)),
-        )
-    )
+    model = build_mmseg_swin(init_cfg=dict(type='Pretrained', checkpoint=str(path)))
     model.init_weights()
     own = model.state_dict()
     for key, value in converted.items():

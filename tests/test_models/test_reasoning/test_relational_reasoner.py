@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmkem  # noqa: F401
-from mmkem.datasets.sort_of_clevr import generate_sort_of_clevr
+from mmkem.datasets.synthetic import generate_sort_of_clevr
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 INTERACTIONS = [

@@ -1,4 +1,8 @@
-"""Fuse a backbone's multi-level features into the one shared map the task branches start from."""
+"""Fuse a backbone's multi-level features into the one shared map the task branches start from.
+
+This is a neck in mmseg's sense (the module right after the backbone): ``MultiTaskSegmentor``
+builds it from its ``feature_adapter`` key.
+"""
 
 from typing import Optional, Sequence, Tuple, Union
 

