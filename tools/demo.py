@@ -19,7 +19,6 @@ from mmengine.config import DictAction  # noqa: E402
 import mmkem  # noqa: E402,F401
 from mmkem.apis import clear_errors  # noqa: E402
 from mmkem.apis.demo import NOT_NYUD, format_comparison, run_demo  # noqa: E402
-from mmkem.structures import TASK_SPECS  # noqa: E402
 
 DEMO_CONFIG = osp.join(REPO, 'configs', 'demo', 'kem_effnet-lite0_nyud-demo.py')
 
@@ -38,10 +37,8 @@ def main():
     args = parse_args()
     with clear_errors():
         result = run_demo(args.config, args.work_dir, args.data_root, args.iters, args.cfg_options)
-    lower = [f'{name}/{spec.metric}' for name, spec in TASK_SPECS.items() if spec.lower_is_better]
-    lower += ['/abs_rel', '/log_rmse', '/mean', '/median', '/rmse']
     print('\n' + NOT_NYUD)
-    print(format_comparison(result['before'], result['after'], lower_is_better=lower))
+    print(format_comparison(result['before'], result['after']))
     print(
         f'\nLogs, checkpoint and PNG panels (image | GT | prediction per task): {args.work_dir}/'
         '<timestamp>/panels/'

@@ -262,14 +262,13 @@ def run_worker(config: str, settings: ModelCostSettings) -> dict:
     The worker imports the same ``mmkem`` as this process (its package directory goes first on
     the worker's ``PYTHONPATH``).
     """
-    import mmkem
 
     cmd = [
         sys.executable, '-m', 'mmkem.analysis.model_cost', '--worker', config,
         '--settings', json.dumps(asdict(settings)),
     ]  # fmt: skip
-    package_root = osp.dirname(osp.dirname(osp.abspath(mmkem.__file__)))
-    python_path = os.pathsep.join(p for p in (package_root, os.environ.get('PYTHONPATH')) if p)
+    # The worker resolves imports as this process does, so it runs the same mmkem.
+    python_path = os.pathsep.join(p for p in sys.path if p)
     env = dict(os.environ, OMP_NUM_THREADS=str(settings.threads), PYTHONPATH=python_path)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     for line in proc.stdout.splitlines():

@@ -10,6 +10,8 @@ from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config
 
+from mmkem.structures import metric_directions
+
 from .launch import build_runner
 
 __all__ = ['NOT_NYUD', 'ensure_demo_data', 'format_comparison', 'run_demo']
@@ -31,9 +33,20 @@ def ensure_demo_data(data_root: str, seed: int = 0, **kwargs) -> bool:
 
 
 def format_comparison(
-    before: Dict[str, float], after: Dict[str, float], lower_is_better: Sequence[str] = ()
+    before: Dict[str, float],
+    after: Dict[str, float],
+    lower_is_better: Optional[Sequence[str]] = None,
 ) -> str:
-    """A table of every metric before and after training, with the direction that counts."""
+    """A table of every metric before and after training, with the direction that counts.
+
+    Args:
+        before (dict): Metrics of the untrained model.
+        after (dict): Metrics of the trained model; the table lists the keys both have.
+        lower_is_better (Sequence[str], optional): Key suffixes where lower is better. Defaults
+            to None: the directions the task kinds declare (``metric_directions``) for the part
+            of each key after ``<task>/``.
+    """
+    directions = metric_directions()
     keys = [k for k in after if k in before]
     width = max([len(k) for k in keys] + [6])
     lines = [
@@ -42,7 +55,10 @@ def format_comparison(
     ]
     for key in keys:
         b, a = float(before[key]), float(after[key])
-        lower = any(key.endswith(suffix) for suffix in lower_is_better)
+        if lower_is_better is None:
+            lower = directions.get(key.split('/', 1)[-1], False)
+        else:
+            lower = any(key.endswith(suffix) for suffix in lower_is_better)
         better = a < b if lower else a > b
         arrow = '(lower is better)' if lower else '(higher is better)'
         lines.append(

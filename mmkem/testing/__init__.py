@@ -1,6 +1,8 @@
-"""Test fixtures, as ``mmdet.testing``: tiny datasets written in the exact release layouts, and
-short training runs. ``import mmkem`` does not import this module; tests do."""
+"""Test fixtures, as ``mmdet.testing``: tiny datasets written in the exact release layouts, short
+training runs, and plain references of the KEM equations (``kem_references``). ``import mmkem``
+does not import this module; tests do."""
 
+from . import kem_references
 from .datasets import (
     box_mask,
     write_ade20k,
@@ -13,6 +15,7 @@ from .runs import run_command, shrink_train_config, tiny_train_config
 
 __all__ = [
     'box_mask',
+    'kem_references',
     'run_command',
     'shrink_train_config',
     'tiny_train_config',

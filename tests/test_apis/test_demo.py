@@ -34,6 +34,12 @@ def test_format_comparison_says_which_direction_counts():
     ]
     assert table[3].split() == ['depth/rmse', '3.0000', '4.0000', 'no', '(lower', 'is', 'better)']
     assert len(table) == 4
+    # by default the directions are the task kinds'
+    default = format_comparison(
+        {'depth/abs_rel': 0.5, 'normals/11.25': 1.0}, {'depth/abs_rel': 0.4, 'normals/11.25': 2.0}
+    )
+    assert default.splitlines()[2].split()[3:5] == ['yes', '(lower']
+    assert default.splitlines()[3].split()[3:5] == ['yes', '(higher']
 
 
 def test_no_package_module_reaches_into_the_checkout():

@@ -13,7 +13,6 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
 import mmkem  # noqa: F401
-import mmkem.datasets.nyuv2_libmtl  # noqa: F401  (registers the modules before the lead's import)
 import mmkem.models.regularizers  # noqa: F401
 from mmkem.apis import build_runner
 from mmkem.evaluation.metrics.delta_p import delta_p, delta_p_per_task

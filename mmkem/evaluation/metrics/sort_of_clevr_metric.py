@@ -6,7 +6,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmseg.registry import METRICS
 
-from ...datasets.sort_of_clevr import QUESTION_TYPES
+from ...datasets.synthetic.sort_of_clevr import QUESTION_TYPES
 
 __all__ = ['SortOfCLEVRMetric']
 

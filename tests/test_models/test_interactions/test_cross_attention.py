@@ -2,7 +2,10 @@
 
 import pytest
 import torch
-from kem_references import (
+
+import mmkem  # noqa: F401  (registers the modules)
+from mmkem.models.interactions import TaskCrossAttention
+from mmkem.testing.kem_references import (
     C,
     assert_all_close,
     make_feats,
@@ -11,9 +14,6 @@ from kem_references import (
     perturbed,
     ref_cross_attention,
 )
-
-import mmkem  # noqa: F401  (registers the modules)
-from mmkem.models.interactions import TaskCrossAttention
 
 
 @pytest.mark.parametrize('num_heads', [1, 4])

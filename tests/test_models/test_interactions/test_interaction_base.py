@@ -2,12 +2,12 @@
 
 import pytest
 import torch
-from kem_references import B, C, assert_all_close, make_feats
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmkem  # noqa: F401  (registers the modules)
 from mmkem.models.interactions import KEM, SKEM, TaskCrossAttention
+from mmkem.testing.kem_references import B, C, assert_all_close, make_feats
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,11 @@ import copy
 
 import pytest
 import torch
-from kem_references import (
+from torch.utils._python_dispatch import TorchDispatchMode
+
+import mmkem  # noqa: F401  (registers the modules)
+from mmkem.models.interactions import KEM
+from mmkem.testing.kem_references import (
     B,
     C,
     assert_all_close,
@@ -14,10 +18,6 @@ from kem_references import (
     perturbed,
     ref_kem,
 )
-from torch.utils._python_dispatch import TorchDispatchMode
-
-import mmkem  # noqa: F401  (registers the modules)
-from mmkem.models.interactions import KEM
 
 
 @pytest.mark.parametrize('impl', ['fast', 'plain'])

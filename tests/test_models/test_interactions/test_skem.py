@@ -2,7 +2,11 @@
 
 import pytest
 import torch
-from kem_references import (
+
+import mmkem  # noqa: F401  (registers the modules)
+from mmkem.models.interactions import SKEM
+from mmkem.models.layers import simplex_etf
+from mmkem.testing.kem_references import (
     C,
     assert_all_close,
     make_feats,
@@ -11,10 +15,6 @@ from kem_references import (
     perturbed,
     ref_kem,
 )
-
-import mmkem  # noqa: F401  (registers the modules)
-from mmkem.models.interactions import SKEM
-from mmkem.models.layers import simplex_etf
 
 
 @pytest.mark.parametrize('impl', ['fast', 'plain'])

@@ -4,18 +4,18 @@ import copy
 
 import pytest
 import torch
-from kem_references import (
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+
+import mmkem  # noqa: F401  (registers the modules)
+from mmkem.models.layers import KEMCore
+from mmkem.testing.kem_references import (
     B,
     C,
     assert_all_close,
     outputs_and_grads,
     perturbed,
 )
-from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
-
-import mmkem  # noqa: F401  (registers the modules)
-from mmkem.models.layers import KEMCore
 
 
 @pytest.mark.parametrize('topk_mode', ['mask_logits', 'mask_probs'])

@@ -11,7 +11,6 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import mmkem  # noqa: F401
-import mmkem.models.regularizers  # noqa: F401  (registers the modules before the lead's import)
 from mmkem.apis import build_runner
 from mmkem.models.regularizers import csa_loss, tsr_loss
 from mmkem.testing import shrink_train_config, write_tiny_nyud

@@ -1,9 +1,6 @@
 """Plain references of KEM, sKEM and cross-attention, written from a module's weights, and the
-helpers their tests share (tests/test_models/test_layers and test_interactions).
-
-Imported as ``from kem_references import ...``: pytest puts ``tests/`` on ``sys.path`` because of
-``tests/conftest.py`` (its default ``prepend`` import mode).
-"""
+helpers their tests share (tests/test_models/test_layers and test_interactions): eqs. 1-4 as the
+paper writes them, with explicit loops and no fused kernels, to compare the modules against."""
 
 import math
 
