@@ -7,7 +7,7 @@ profiler's allocator events), and analytical forward FLOPs (the paper's count an
 implementation actually does); then the time exponent in n_s per module and d (log-log fit), the
 ratios at each size and a log-log plot.
 
-The command line is ``tools/analysis/benchmark_necks.py`` (docs/necks.md).
+The command line is ``tools/analysis/benchmark_necks.py`` (docs/interactions.md).
 """
 
 import json

@@ -13,7 +13,7 @@ few minutes; the issue's full grid is::
     python tools/analysis/benchmark_necks.py --ns 1024 2048 4096 8192 16384 32768 --dims 768 \
         --batch 2 --baseline-max-ns 32768 --out work_dirs/benchmark_necks
 
-(docs/necks.md reports it with ``--threads 1 --baseline-max-ns 8192``).
+(docs/interactions.md reports it with ``--threads 1 --baseline-max-ns 8192``).
 """
 
 import argparse

@@ -60,7 +60,7 @@ class KEMCore(BaseModule):
        over the ``L`` slots.
     3. Broadcast: ``F <- F + w_r F^``, split back into the ``F_i``.
 
-    Choices the paper leaves open (see ``docs/necks.md`` and ALGORITHMS.md, "KEM"):
+    Choices the paper leaves open (see ``docs/interactions.md`` and ALGORITHMS.md, "KEM"):
 
     - Pre-LayerNorm on ``F`` (one LayerNorm, used by the retrieve keys and values and the write
       queries) and on ``R^``; the residual adds to the raw ``F``.

@@ -1,3 +1,4 @@
-from .multi_task_segmentor import MultiTaskSegmentor, NonFiniteLossError
+from .multi_task_segmentor import MultiTaskSegmentor
+from .non_finite_loss import NonFiniteLossError
 
 __all__ = ['MultiTaskSegmentor', 'NonFiniteLossError']

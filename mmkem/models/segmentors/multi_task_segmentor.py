@@ -6,7 +6,6 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
@@ -23,26 +22,7 @@ from torch import Tensor
 from mmkem.structures import check_task_list, get_task_spec
 from mmkem.utils.registry import takes_argument
 
-
-class NonFiniteLossError(FloatingPointError):
-    """A task's loss became NaN or infinite; the message names the task and the iteration."""
-
-    def __init__(self, terms: Dict[str, Tensor]) -> None:
-        bad = {k: float(v) for k, v in terms.items() if not bool(torch.isfinite(v))}
-        good = {k: float(v) for k, v in terms.items() if k not in bad}
-        tasks = sorted({k.split('.')[0] for k in bad})
-        info = MessageHub.get_current_instance().get_info('iter')
-        where = f' at iteration {info + 1}' if info is not None else ''
-        super().__init__(
-            f'non-finite loss{where} in task(s) {tasks}: '
-            + ', '.join(f'{k}={v}' for k, v in bad.items())
-            + (f' (finite: {", ".join(f"{k}={v:.4g}" for k, v in good.items())})' if good else '')
-            + '. Training stopped before the optimizer step, so the weights are untouched. '
-            'Usual causes: a learning rate or loss weight too high for this task, ground truth '
-            'with no valid pixel or bad values, AMP overflow. Fix and resume from the last '
-            'checkpoint with tools/train.py CONFIG --resume (docs/troubleshooting.md).'
-        )
-        self.tasks = tasks
+from .non_finite_loss import NonFiniteLossError
 
 
 @MODELS.register_module()
