@@ -28,6 +28,7 @@ __all__ = [
     'TaskKind',
     'TaskSpec',
     'check_task_list',
+    'compare_task_lists',
     'get_kind',
     'get_task_spec',
     'get_task_specs',
@@ -289,6 +290,11 @@ def check_task_list(tasks: Sequence[str], what: str = 'tasks', known: bool = Tru
     if known:
         get_task_specs(tasks)
     return tasks
+
+
+def compare_task_lists(expected: Sequence[str], got: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """``(missing, unexpected)``: the names of ``expected`` not in ``got``, and the other way."""
+    return [t for t in expected if t not in got], [t for t in got if t not in expected]
 
 
 def metric_directions() -> Dict[str, bool]:

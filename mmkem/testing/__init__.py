@@ -11,10 +11,12 @@ from .datasets import (
     write_pascal_part_mat,
     write_tiny_nyud,
 )
+from .results import coordinate_results
 from .runs import run_command, shrink_train_config, tiny_train_config
 
 __all__ = [
     'box_mask',
+    'coordinate_results',
     'kem_references',
     'run_command',
     'shrink_train_config',

@@ -8,9 +8,10 @@ from .etf import simplex_etf
 from .kem_memory import ETF_MODES, IMPLS, TOPK_MODES, KEMCore
 from .normed_matmul import NormedMatmul, normed_matmul, residual_matmul, token_stats, tokens_matmul
 from .token_cross_attention import TokenCrossAttention
-from .tokens import gather_tokens, is_channel_first, merge_tokens, split_tokens
+from .tokens import check_tokens, gather_tokens, is_channel_first, merge_tokens, split_tokens
 
 __all__ = [
+    'check_tokens',
     'ETF_MODES',
     'IMPLS',
     'TOPK_MODES',

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from .etf import simplex_etf
 from .normed_matmul import normed_matmul, residual_matmul, token_stats
-from .tokens import gather_tokens
+from .tokens import check_tokens, gather_tokens
 
 __all__ = ['KEMCore', 'TOPK_MODES', 'ETF_MODES', 'IMPLS']
 
@@ -227,15 +227,7 @@ class KEMCore(BaseModule):
         return self.topk
 
     def _check_tokens(self, tokens: Sequence[Tensor]) -> None:
-        if not isinstance(tokens, (list, tuple)) or len(tokens) == 0:
-            raise ValueError('tokens must be a non-empty list of (B, N_i, C) tensors')
-        batch = tokens[0].shape[0]
-        for i, tok in enumerate(tokens):
-            if tok.dim() != 3 or tok.shape[0] != batch or tok.shape[2] != self.embed_dims:
-                raise ValueError(
-                    f'tokens[{i}] must have shape (B={batch}, N_i, C={self.embed_dims}), '
-                    f'got {tuple(tok.shape)}'
-                )
+        check_tokens(tokens, self.embed_dims)
         if self.etf_mode == 'task_axis':
             lengths = {tok.shape[1] for tok in tokens}
             if len(tokens) != self.num_vertices or len(lengths) != 1:

@@ -9,6 +9,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptMultiConfig
 from torch import Tensor, nn
 
+from .tokens import check_tokens
+
 __all__ = ['TokenCrossAttention']
 
 
@@ -79,15 +81,7 @@ class TokenCrossAttention(BaseModule):
             tuple: ``outs``, a list of ``(B, N_i, C)`` tensors, and ``attn`` (None unless
             ``return_attention``): ``{'attention': (B, num_heads, n_s, n_s)}``.
         """
-        if not isinstance(tokens, (list, tuple)) or len(tokens) == 0:
-            raise ValueError('tokens must be a non-empty list of (B, N_i, C) tensors')
-        batch = tokens[0].shape[0]
-        for i, tok in enumerate(tokens):
-            if tok.dim() != 3 or tok.shape[0] != batch or tok.shape[2] != self.embed_dims:
-                raise ValueError(
-                    f'tokens[{i}] must have shape (B={batch}, N_i, C={self.embed_dims}), '
-                    f'got {tuple(tok.shape)}'
-                )
+        check_tokens(tokens, self.embed_dims)
         # (B, n_s, C) as a channel-first view of (B, C, n_s): the output keeps that layout, so maps
         # made from it (merge_tokens) are contiguous (B, C, H, W), whatever layout came in
         x = torch.cat([tok.mT for tok in tokens], dim=2).mT

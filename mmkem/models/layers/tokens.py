@@ -10,7 +10,7 @@ from typing import List, Sequence
 import torch
 from torch import Tensor
 
-__all__ = ['split_tokens', 'merge_tokens', 'is_channel_first', 'gather_tokens']
+__all__ = ['check_tokens', 'split_tokens', 'merge_tokens', 'is_channel_first', 'gather_tokens']
 
 
 def split_tokens(feats: Sequence[Tensor]) -> List[Tensor]:
@@ -48,3 +48,20 @@ def gather_tokens(tokens: Sequence[Tensor], index: Tensor) -> Tensor:
         out = rows if out is None else torch.where(inside, rows, out)
         start += length
     return out
+
+
+def check_tokens(tokens: Sequence[Tensor], embed_dims: int) -> None:
+    """Check that ``tokens`` is a non-empty list of (B, N_i, C = ``embed_dims``) segments.
+
+    Raises:
+        ValueError: naming the first segment that is not.
+    """
+    if not isinstance(tokens, (list, tuple)) or len(tokens) == 0:
+        raise ValueError('tokens must be a non-empty list of (B, N_i, C) tensors')
+    batch = tokens[0].shape[0]
+    for i, tok in enumerate(tokens):
+        if tok.dim() != 3 or tok.shape[0] != batch or tok.shape[2] != embed_dims:
+            raise ValueError(
+                f'tokens[{i}] must have shape (B={batch}, N_i, C={embed_dims}), '
+                f'got {tuple(tok.shape)}'
+            )

@@ -24,7 +24,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptMultiConfig, add_prefix
 from torch import Tensor
 
-from mmkem.structures import check_task_list
+from mmkem.structures import check_task_list, compare_task_lists
 
 TaskLosses = Mapping[str, Mapping[str, Tensor]]
 
@@ -55,8 +55,7 @@ class BaseLossWeighting(BaseModule, metaclass=ABCMeta):
             dict[str, Tensor]: ``'<task>.loss_<name>'``: weighted term; ``'<task>.weight'``: the
             task's weight (detached, for logging); plus any extra terms of the scheme.
         """
-        missing = [t for t in self.tasks if t not in task_losses]
-        unexpected = [t for t in task_losses if t not in self.tasks]
+        missing, unexpected = compare_task_lists(self.tasks, list(task_losses))
         if missing or unexpected:
             raise ValueError(
                 f'{type(self).__name__} was built for tasks {self.tasks} but got losses for '

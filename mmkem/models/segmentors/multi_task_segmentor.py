@@ -19,7 +19,7 @@ from mmseg.utils import (
 )
 from torch import Tensor
 
-from mmkem.structures import check_task_list, get_task_spec
+from mmkem.structures import check_task_list, compare_task_lists, get_task_spec
 from mmkem.utils.registry import takes_argument
 
 from .non_finite_loss import NonFiniteLossError
@@ -238,8 +238,7 @@ class MultiTaskSegmentor(BaseSegmentor):
         return per_task
 
     def _check_same_tasks(self, what: str, names: Sequence[str]) -> None:
-        missing = [t for t in self.tasks if t not in names]
-        unexpected = [t for t in names if t not in self.tasks]
+        missing, unexpected = compare_task_lists(self.tasks, names)
         if missing or unexpected:
             raise ValueError(
                 f'{what} ({list(names)}) does not match tasks ({self.tasks}): '
@@ -358,7 +357,7 @@ class MultiTaskSegmentor(BaseSegmentor):
             dataset_tasks = sample.metainfo.get('tasks')
             if dataset_tasks is None:
                 continue
-            missing = [t for t in self.tasks if t not in dataset_tasks]
+            missing = compare_task_lists(self.tasks, list(dataset_tasks))[0]
             if missing:
                 raise ValueError(
                     f'the model has tasks {self.tasks} but the dataset provides '

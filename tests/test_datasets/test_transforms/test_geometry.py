@@ -4,30 +4,13 @@ import numpy as np
 import pytest
 from mmseg.registry import TRANSFORMS
 
+from mmkem.testing import coordinate_results
+
 H, W = 6, 8
 
 
 def make_results():
-    """Every field encodes its pixel's coordinates, so any misalignment between fields shows."""
-    yy, xx = np.mgrid[:H, :W]
-    img = np.stack([yy, xx, np.zeros_like(yy)], -1).astype(np.uint8)
-    label = (yy * W + xx).astype(np.uint8)  # distinct per pixel, < 255
-    depth = (1 + yy * W + xx).astype(np.float32)
-    normals = np.zeros((H, W, 3), np.float32)
-    normals[..., 0] = 0.6
-    normals[..., 1] = -0.8
-    normals[0, 0] = 0  # an invalid normal
-    edge = (xx % 2).astype(np.uint8)
-    return dict(
-        img=img,
-        img_shape=(H, W),
-        ori_shape=(H, W),
-        gt_sem_seg=label,
-        gt_depth_map=depth,
-        gt_normals=normals,
-        gt_edge=edge,
-        seg_fields=['gt_sem_seg', 'gt_depth_map', 'gt_normals', 'gt_edge'],
-    )
+    return coordinate_results(H, W)
 
 
 def build(cfg):
