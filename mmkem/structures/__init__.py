@@ -1,5 +1,6 @@
 from .pixel_data import get_field, pixel_array
 from .tasks import (
+    FLIP_DIMS,
     TASK_KINDS,
     TASK_SPECS,
     KindMetrics,
@@ -18,6 +19,7 @@ from .tasks import (
 )
 
 __all__ = [
+    'FLIP_DIMS',
     'KindMetrics',
     'TASK_KINDS',
     'TASK_SPECS',

@@ -21,7 +21,10 @@ Facts of a dataset (class names and counts) are not task knowledge: they come fr
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from torch import Tensor
+
 __all__ = [
+    'FLIP_DIMS',
     'KindMetrics',
     'TASK_KINDS',
     'TASK_SPECS',
@@ -38,6 +41,13 @@ __all__ = [
     'spec_of_field',
     'task_classes',
 ]
+
+#: Flip direction -> the dims of a (..., H, W) map that the flip reverses.
+FLIP_DIMS: Dict[str, Tuple[int, ...]] = {
+    'horizontal': (-1,),
+    'vertical': (-2,),
+    'diagonal': (-2, -1),
+}
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,20 @@ class TaskKind:
             the prediction pictures of a sample (depth). Defaults to None.
         synthetic (Callable): ``(generator, channels, height, width) -> (c, H, W)`` tensor: a
             plausible ground truth for benchmarks.
+        merge (Callable, optional): What is averaged when several predictions of a pixel are
+            merged (test-time flips, overlapping sliding windows): raw outputs (B, C, H, W) ->
+            the values averaged, which then stand for the raw output (the activation follows).
+            Used only when there is more than one prediction to merge. Defaults to None: the raw
+            outputs themselves (class logits, as mmseg's slide inference; depth in metres).
+        picture (Callable, optional): ``(prediction (C, H, W), image (H, W, 3) RGB or None,
+            palette, class_names) -> (h, w, 3) uint8 RGB``: the inferencer's picture of a
+            prediction (a colour map with a legend or a colour bar). Defaults to None: the
+            kind's ``colorize`` of the prediction.
+        save_prediction (Callable, optional): ``(prediction (C, H, W) array, path stem) ->
+            list of written files``: a prediction as files ``<stem>.<ext>`` (what
+            ``tools/test.py --out`` and the inferencer write). Defaults to None: ``<stem>.npy``.
+        load_prediction (Callable, optional): ``path stem -> (C, H, W) array``, reading back what
+            ``save_prediction`` wrote. Defaults to None: ``<stem>.npy``.
     """
 
     name: str
@@ -121,6 +145,35 @@ class TaskKind:
     flip_negate: Mapping[str, Tuple[int, ...]] = field(default_factory=dict)
     scales_with_zoom: bool = False
     value_range: Optional[Callable] = None
+    merge: Optional[Callable] = None
+    picture: Optional[Callable] = None
+    save_prediction: Optional[Callable] = None
+    load_prediction: Optional[Callable] = None
+
+    def flip(self, output: Tensor, direction: str) -> Tensor:
+        """``output`` as seen in the image flipped along ``direction``: mirrored along the
+        flipped axes, the channels of ``flip_negate[direction]`` with the sign reversed.
+
+        Flipping twice gives ``output`` back, so this also undoes a flip.
+
+        Args:
+            output (Tensor): A map of this kind, (..., C, H, W).
+            direction (str): ``'horizontal'``, ``'vertical'`` or ``'diagonal'``.
+
+        Returns:
+            Tensor: The flipped map, same shape.
+        """
+        if direction not in FLIP_DIMS:
+            raise ValueError(
+                f'flip_direction must be one of {sorted(FLIP_DIMS)}, got {direction!r}'
+            )
+        output = output.flip(dims=FLIP_DIMS[direction])
+        negate = self.flip_negate.get(direction, ())
+        if negate:
+            sign = output.new_ones(output.shape[-3], 1, 1)
+            sign[list(negate)] = -1
+            output = output * sign
+        return output
 
     def __post_init__(self) -> None:
         if self.labels == (self.channels is not None):

@@ -4,8 +4,10 @@ Everything mmkem does differently for segmentation, depth, normals, saliency and
 here, once: how the ground truth decodes (by file extension, decoders of
 ``mmkem.datasets.transforms.ANNOTATION_DECODERS``), its geometry (channels a flip negates, values
 that scale with zoom), padding and ignore values, the head's output channels, activation and
-default loss, the metrics with their directions and functions, the colours of its pictures and a
-synthetic ground truth. The rooms look a task's kind up (``get_task_spec(task).task_kind``).
+default loss, the metrics with their directions and functions, the colours of its pictures, a
+synthetic ground truth, how its predictions are merged at test time (flip TTA, sliding windows),
+pictured for the inferencer and written to files. The rooms look a task's kind up
+(``get_task_spec(task).task_kind``).
 
 A new kind is one :func:`~mmkem.structures.register_kind` call with a :class:`TaskKind`, a new
 task one :func:`~mmkem.structures.register_task` call (``tests/test_tasks/test_kinds.py`` adds
@@ -21,7 +23,9 @@ from torch import Tensor
 
 from mmkem.evaluation import functional as M
 from mmkem.structures import KindMetrics, TaskKind, TaskSpec, register_kind, register_task
+from mmkem.utils import prediction_io as P
 from mmkem.visualization import colorize as C
+from mmkem.visualization import task_pictures as V
 
 __all__ = ['BUILTIN_KINDS', 'BUILTIN_TASKS']
 
@@ -65,6 +69,9 @@ def _binary_kind(name: str, loss: dict, metrics: KindMetrics) -> TaskKind:
         metrics=metrics,
         colorize=_colorize_probability,
         synthetic=_random_binary,
+        picture=V.probability_picture,
+        save_prediction=P.save_probability,
+        load_prediction=P.load_probability,
     )
 
 
@@ -106,6 +113,9 @@ SEGMENTATION = TaskKind(
     ),
     colorize=_colorize_labels,
     synthetic=_random_labels,
+    picture=V.label_picture,
+    save_prediction=P.save_labels,
+    load_prediction=P.load_labels,
 )
 
 
@@ -162,6 +172,9 @@ DEPTH = TaskKind(
     synthetic=lambda gen, channels, height, width: (
         0.5 + 4.5 * torch.rand(1, height, width, generator=gen)
     ),
+    picture=V.depth_picture,
+    save_prediction=P.save_depth,
+    load_prediction=P.load_depth,
 )
 
 
@@ -206,6 +219,12 @@ NORMALS = TaskKind(
     synthetic=lambda gen, channels, height, width: F.normalize(
         torch.randn(3, height, width, generator=gen), dim=0
     ),
+    # several predictions of a pixel count once each, whatever their length; the activation
+    # renormalises their mean
+    merge=lambda raw: F.normalize(raw, dim=-3),
+    picture=V.normals_picture,
+    save_prediction=P.save_normals,
+    load_prediction=P.load_normals,
 )
 
 

@@ -13,8 +13,6 @@ from torch import Tensor
 
 from mmkem.structures import TaskSpec, get_task_spec
 
-_FLIP_DIMS = {'horizontal': (-1,), 'vertical': (-2,), 'diagonal': (-2, -1)}
-
 
 @MODELS.register_module()
 class DenseTaskHead(BaseModule):
@@ -195,17 +193,7 @@ class DenseTaskHead(BaseModule):
             img_h, img_w = img_meta['img_shape'][:2]
             output = output[:, :img_h, :img_w]
         if img_meta.get('flip', False):
-            direction = img_meta.get('flip_direction', 'horizontal')
-            if direction not in _FLIP_DIMS:
-                raise ValueError(
-                    f'flip_direction must be one of {sorted(_FLIP_DIMS)}, got {direction!r}'
-                )
-            output = output.flip(dims=_FLIP_DIMS[direction])
-            negate = self.kind.flip_negate.get(direction, ())
-            if negate:
-                sign = output.new_ones(output.shape[0], 1, 1)
-                sign[list(negate)] = -1
-                output = output * sign
+            output = self.kind.flip(output, img_meta.get('flip_direction', 'horizontal'))
         if img_meta.get('ori_shape') is not None:
             output = F.interpolate(
                 output[None],

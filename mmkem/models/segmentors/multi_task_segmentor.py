@@ -6,27 +6,20 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.structures import PixelData
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
-from mmseg.utils import (
-    OptConfigType,
-    OptMultiConfig,
-    OptSampleList,
-    SampleList,
-    add_prefix,
-)
+from mmseg.utils import OptConfigType, OptMultiConfig, OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
 from mmkem.structures import check_task_list, compare_task_lists, get_task_spec
 from mmkem.utils.registry import takes_argument
 
+from .inference import MultiTaskInferenceMixin, check_test_cfg
 from .non_finite_loss import NonFiniteLossError
 
 
 @MODELS.register_module()
-class MultiTaskSegmentor(BaseSegmentor):
+class MultiTaskSegmentor(MultiTaskInferenceMixin, BaseSegmentor):
     """Shared (frozen) backbone, per-task encoders, task interaction, per-task decoders and heads.
 
     The paper's KEM framework (its Fig. 3), composed from configs::
@@ -42,7 +35,9 @@ class MultiTaskSegmentor(BaseSegmentor):
     Training (:meth:`loss`): each head computes its losses against the sample's ground truth
     (``spec.gt_field``), the ``loss_weighting`` object weights them, and the optional
     ``regularizer`` adds terms computed from the per-task losses and Z. Inference
-    (:meth:`predict`) writes ``spec.pred_field`` (and ``<task>_logits``) on each sample.
+    (:meth:`predict`, in :mod:`.inference`: whole image or sliding window, optional flip TTA, each
+    task merged by its kind's rule) writes ``spec.pred_field`` (and ``<task>_logits``) on each
+    sample.
 
     The regulariser interface (for Rep-MTL and similar methods): a MODELS module called in training
     as ``regularizer(task_losses, shared)`` with ``task_losses`` a dict ``{task: scalar tensor}`` of
@@ -99,9 +94,12 @@ class MultiTaskSegmentor(BaseSegmentor):
         data_preprocessor (dict, optional): Data preprocessor config, normally
             ``dict(type='MultiTaskDataPreProcessor', ...)``. Defaults to None.
         train_cfg (dict, optional): Kept for mmseg compatibility; unused. Defaults to None.
-        test_cfg (dict, optional): ``keep_logits`` (bool, default True): also store the raw
-            outputs at the original size as ``<task>_logits``. Inference is always on the whole
-            image. Defaults to None.
+        test_cfg (dict, optional): How to predict (:func:`.inference.check_test_cfg`; any other
+            key is an error naming it): ``mode`` ``'whole'`` (default) or ``'slide'`` with
+            ``crop_size`` and ``stride`` (h, w) as in mmseg; ``flip`` (default False) also
+            predicts the image flipped along ``flip_direction`` (default ``'horizontal'``) and
+            merges; ``keep_logits`` (default True) also stores the raw outputs at the original
+            size as ``<task>_logits``. Defaults to None.
         init_cfg (dict or list[dict], optional): Initialisation config. Defaults to None.
     """
 
@@ -189,7 +187,7 @@ class MultiTaskSegmentor(BaseSegmentor):
         self.regularizer_input = regularizer_input
 
         self.train_cfg = train_cfg
-        self.test_cfg = dict(test_cfg) if test_cfg is not None else {}
+        self.test_cfg = check_test_cfg(test_cfg)
 
     # ------------------------------------------------------------------ construction helpers
     def _build_per_task(self, cfg: OptConfigType, **defaults) -> nn.ModuleDict:
@@ -379,50 +377,3 @@ class MultiTaskSegmentor(BaseSegmentor):
         if terms and not bool(torch.isfinite(torch.stack(list(terms.values()))).all()):
             raise NonFiniteLossError(terms)
         return loss, log_vars
-
-    # ------------------------------------------------------------------ inference
-    def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
-        """Predict every task and store the results on the samples.
-
-        Args:
-            inputs (Tensor): Images, (B, 3, H, W).
-            data_samples (list[SegDataSample], optional): Samples with their metas
-                (``ori_shape``, ``img_shape`` or ``padding_size``, ``flip``). Defaults to None:
-                new samples, predictions at the input size.
-
-        Returns:
-            list[SegDataSample]: The samples with ``spec.pred_field`` set for every task
-            (semseg: (1, H, W) long class ids; depth: (1, H, W) metres; normals: (3, H, W) unit
-            vectors; edge / sal: (1, H, W) probabilities) and, with ``test_cfg.keep_logits``,
-            ``<task>_logits`` (channels_t, H, W), all at ``ori_shape``.
-        """
-        batch_img_metas = [s.metainfo for s in data_samples] if data_samples is not None else None
-        outputs = self.encode_decode(inputs, batch_img_metas)
-        return self.postprocess_result(outputs, data_samples)
-
-    def postprocess_result(
-        self, outputs: Dict[str, Tensor], data_samples: OptSampleList = None
-    ) -> SampleList:
-        """Write each task's prediction onto the samples (see :meth:`predict`).
-
-        Args:
-            outputs (dict[str, Tensor]): Raw outputs at the padded input size,
-                ``{task: (B, channels_t, H, W)}``.
-            data_samples (list[SegDataSample], optional): Defaults to None.
-
-        Returns:
-            list[SegDataSample]: The samples, predictions set.
-        """
-        batch_size = next(iter(outputs.values())).shape[0]
-        if data_samples is None:
-            data_samples = [SegDataSample() for _ in range(batch_size)]
-        keep_logits = self.test_cfg.get('keep_logits', True)
-        for i, sample in enumerate(data_samples):
-            img_meta = sample.metainfo
-            for task in self.tasks:
-                pred, raw = self.heads[task].postprocess(outputs[task][i], img_meta)
-                fields = {self.specs[task].pred_field: PixelData(data=pred)}
-                if keep_logits:
-                    fields[f'{task}_logits'] = PixelData(data=raw)
-                sample.set_data(fields)
-        return data_samples
