@@ -57,20 +57,6 @@ def token_stats(x: Tensor, eps: float, chunk: int = 64) -> Tuple[Tensor, Tensor]
         return mean.mT, rstd.mT
 
 
-def _xhat_w(x: Tensor, mean: Tensor, rstd: Tensor, w: Tensor, gamma: Tensor) -> Tensor:
-    """``xhat @ (w * gamma)^T`` with ``xhat = (x - mean) * rstd``, without building ``xhat``."""
-    wg = w * gamma
-    return rstd * (tokens_matmul(x, wg) - mean * wg.sum(-1).unsqueeze(-2))
-
-
-def _tracing() -> bool:
-    """Whether the forward is being traced or exported (``torch.jit.trace``, ``torch.export``,
-    ``torch.onnx.export``): graphs hold plain tensor operations, no Python autograd Function."""
-    return bool(
-        torch.jit.is_tracing() or torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export()
-    )
-
-
 class NormedMatmul(torch.autograd.Function):
     """``LayerNorm(x) @ w^T`` for tokens ``x`` (B, N, C), without building the normalised tokens.
 
@@ -79,13 +65,13 @@ class NormedMatmul(torch.autograd.Function):
     neither pass allocates more than one ``(B, N, C)`` tensor (the input gradient). ``mean`` and
     ``rstd`` come from :func:`token_stats`; their dependence on ``x`` is part of this backward.
     The backward is once differentiable: second-order gradients (``create_graph=True`` through
-    the layer) raise an error; KEM's ``impl='plain'`` avoids this Function for those. Traced and
-    exported forwards (ONNX) use the same arithmetic without the Function (:func:`normed_matmul`).
+    the layer) raise an error; KEM's ``impl='plain'`` avoids this Function for those.
     """
 
     @staticmethod
     def forward(ctx, x, mean, rstd, w, gamma, beta):
-        xhat_w = _xhat_w(x, mean, rstd, w, gamma)
+        wg = w * gamma
+        xhat_w = rstd * (tokens_matmul(x, wg) - mean * wg.sum(-1).unsqueeze(-2))  # xhat @ wg^T
         ctx.save_for_backward(x, mean, rstd, w, gamma, beta, xhat_w)
         return xhat_w + (w @ beta).unsqueeze(-2)
 
@@ -127,11 +113,6 @@ class NormedMatmul(torch.autograd.Function):
 def normed_matmul(x: Tensor, mean: Tensor, rstd: Tensor, norm: nn.LayerNorm, w: Tensor) -> Tensor:
     """``norm(x) @ w^T`` for tokens ``x`` (B, N, C) and ``w`` (J, C) or (B, J, C) -> (B, N, J).
 
-    ``mean`` and ``rstd`` are :func:`token_stats` of ``x`` with ``norm.eps``. When the forward is
-    traced or exported (ONNX), the same folded arithmetic is recorded as plain tensor operations
-    instead of the :class:`NormedMatmul` Function (whose hand-written backward a graph does not
-    need).
+    ``mean`` and ``rstd`` are :func:`token_stats` of ``x`` with ``norm.eps``.
     """
-    if _tracing():
-        return _xhat_w(x, mean, rstd, w, norm.weight) + (w @ norm.bias).unsqueeze(-2)
     return NormedMatmul.apply(x, mean, rstd, w, norm.weight, norm.bias)
