@@ -6,7 +6,12 @@ from .checkpoint_check import (
     compare_state_dicts,
 )
 from .checkpoint_compat import allow_mmengine_checkpoint_globals
-from .hooks import MathSDPAHook, MultiTaskVisualizationHook, RNGStateHook
+from .hooks import (
+    MathSDPAHook,
+    MultiTaskPredictionWriterHook,
+    MultiTaskVisualizationHook,
+    RNGStateHook,
+)
 from .runner import MultiTaskRunner, fill_task_config
 
 __all__ = [
@@ -18,6 +23,7 @@ __all__ = [
     'checkpoint_compat',
     'hooks',
     'MathSDPAHook',
+    'MultiTaskPredictionWriterHook',
     'MultiTaskRunner',
     'MultiTaskVisualizationHook',
     'RNGStateHook',

@@ -39,8 +39,8 @@ class MultiTaskVisualizationHook(SegVisualizationHook):
     Args:
         out_dir (str, optional): Where the panels go. Defaults to None
             (``<runner.log_dir>/panels``).
-        max_samples (int): Panels per run and process (the first samples of the loader).
-            Defaults to 8.
+        max_samples (int, optional): Panels per run and process (the first samples of the
+            loader); None paints every sample (``tools/test.py --show-dir``). Defaults to 8.
         tasks (Sequence[str], optional): Tasks to draw. Defaults to None (the sample's ``tasks``).
         palettes (dict, optional): Task -> RGB palette. Defaults to None (dataset meta, then
             default).
@@ -57,7 +57,7 @@ class MultiTaskVisualizationHook(SegVisualizationHook):
     def __init__(
         self,
         out_dir: Optional[str] = None,
-        max_samples: int = 8,
+        max_samples: Optional[int] = 8,
         tasks: Optional[Sequence[str]] = None,
         palettes: Optional[Dict[str, Sequence]] = None,
         draw_gt: bool = True,
@@ -68,8 +68,8 @@ class MultiTaskVisualizationHook(SegVisualizationHook):
     ) -> None:
         # SegVisualizationHook's own attributes; its __init__ also fetches the current visualizer,
         # which this hook does when it first draws (there is none before the runner exists).
-        if max_samples < 0:
-            raise ValueError(f'max_samples must be >= 0, got {max_samples}')
+        if max_samples is not None and max_samples < 0:
+            raise ValueError(f'max_samples must be >= 0 or None, got {max_samples}')
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
         self.draw = True
@@ -78,7 +78,7 @@ class MultiTaskVisualizationHook(SegVisualizationHook):
         self.interval = int(interval)
         self.backend_args = backend_args.copy() if backend_args else None
         self.out_dir = out_dir
-        self.max_samples = int(max_samples)
+        self.max_samples = float('inf') if max_samples is None else int(max_samples)
         self.tasks = list(tasks) if tasks else None
         self.palettes = dict(palettes or {})
         self.draw_gt = draw_gt
@@ -125,8 +125,13 @@ class MultiTaskVisualizationHook(SegVisualizationHook):
         if meta is not None:
             visualizer.dataset_meta = meta
         if self._count == 0:
+            count = (
+                'a panel of every sample'
+                if self.max_samples == float('inf')
+                else f'up to {self.max_samples} panels'
+            )
             print_log(
-                f'MultiTaskVisualizationHook: writing up to {self.max_samples} panels to {out_dir}',
+                f'MultiTaskVisualizationHook: writing {count} to {out_dir}',
                 logger='current',
             )
         for sample in outputs:

@@ -55,3 +55,15 @@ def test_hook_skips_disabled_modes_and_checks_arguments(tmp_path):
     assert hook.written == []
     with pytest.raises(ValueError, match='max_samples'):
         HOOKS.build(dict(type='MultiTaskVisualizationHook', max_samples=-1))
+
+
+def test_hook_with_max_samples_none_paints_every_sample(tmp_path):
+    """What ``tools/test.py --show-dir`` configures: every test image, in ``<out_dir>/test``."""
+    hook = HOOKS.build(
+        dict(type='MultiTaskVisualizationHook', out_dir=str(tmp_path / 'p'), max_samples=None)
+    )
+    runner = SimpleNamespace(rank=0, log_dir=str(tmp_path))
+    hook.before_test_epoch(runner)
+    for i in range(3):
+        hook.after_test_iter(runner, i, {}, _outputs(tmp_path, 3, start=3 * i))
+    assert len(os.listdir(tmp_path / 'p' / 'test')) == 9  # more than the default 8 per run
