@@ -3,6 +3,7 @@ training runs, and plain references of the KEM equations (``kem_references``). `
 does not import this module; tests do."""
 
 from . import kem_references
+from .checkpoints import save_model_checkpoint
 from .datasets import (
     box_mask,
     write_ade20k,
@@ -19,6 +20,7 @@ __all__ = [
     'coordinate_results',
     'kem_references',
     'run_command',
+    'save_model_checkpoint',
     'shrink_train_config',
     'tiny_train_config',
     'write_ade20k',

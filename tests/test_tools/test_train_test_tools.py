@@ -179,15 +179,19 @@ def test_two_processes_match_one_process(tmp_path, run):
         assert dist_metrics[key] == pytest.approx(value, rel=1e-3, abs=1e-3), key
 
     # Distributed evaluation of one checkpoint: each process gets one image, the results are
-    # gathered before the metrics are computed.
+    # gathered before the metrics are computed; --show-dir paints every image (each process its
+    # own; mmseg's hook paints rank 0's only).
     ckpt = osp.join(single, 'iter_4.pth')
     test_dir = str(tmp_path / 'dist_test')
+    show_dir = tmp_path / 'dist_show'
+    dist_test = ['bash', osp.join(REPO, 'tools', 'dist_test.sh'), cfg, ckpt, '2']
     res = run_command(
-        ['bash', osp.join(REPO, 'tools', 'dist_test.sh'), cfg, ckpt, '2', '--work-dir', test_dir],
+        dist_test + ['--work-dir', test_dir, '--show-dir', str(show_dir)],
         cwd=str(tmp_path),
         env_extra=env,
     )
     assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
+    assert len(glob.glob(str(show_dir / '**' / '*.png'), recursive=True)) == 2
     tested = _val_metrics(test_dir)
     assert tested.keys() == single_metrics.keys()
     for key, value in single_metrics.items():
