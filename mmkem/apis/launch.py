@@ -10,7 +10,7 @@ import os
 import os.path as osp
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Tuple, Type
 
 import torch
 from mmengine.config import Config, DictAction
@@ -116,22 +116,23 @@ def setup_cpu_distributed(cfg: Config) -> None:
 
 
 @contextmanager
-def clear_errors() -> Iterator[None]:
+def clear_errors(extra: Tuple[Type[BaseException], ...] = ()) -> Iterator[None]:
     """Turn the errors whose message says it all into that message and exit code 1.
 
     These are: a missing data root, split file or checkpoint (mmkem's datasets say where they
     looked, the layout they expected and how to get the demo running), a checkpoint that does not
     match the model (:class:`~mmkem.engine.CheckpointMismatchError`) and a NaN/Inf loss
     (:class:`~mmkem.models.segmentors.NonFiniteLossError`, naming the task). A long traceback
-    through mmengine's runner adds nothing to them. Other errors keep their traceback;
-    ``MMKEM_DEBUG=1`` keeps it for these too.
+    through mmengine's runner adds nothing to them. ``extra`` adds error types a tool raises
+    with such messages (``tools/infer.py``: ``ValueError`` for a bad input or task). Other errors
+    keep their traceback; ``MMKEM_DEBUG=1`` keeps it for these too.
     """
     from mmkem.engine import CheckpointMismatchError
     from mmkem.models.segmentors import NonFiniteLossError
 
     try:
         yield
-    except (FileNotFoundError, CheckpointMismatchError, NonFiniteLossError) as e:
+    except (FileNotFoundError, CheckpointMismatchError, NonFiniteLossError, *extra) as e:
         if os.environ.get('MMKEM_DEBUG'):
             raise
         print(f'\nerror: {e}\n(set MMKEM_DEBUG=1 to see the traceback)', file=sys.stderr)

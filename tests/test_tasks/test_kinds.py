@@ -168,3 +168,19 @@ def test_a_new_kind_and_task_flow_through_every_room(tmp_path, toy_task):
     scores = metric.evaluate(2)
     assert set(scores) >= {'toy/mae', 'depth/rmse', 'delta_m'}
     assert metric.lower_is_better('toy', 'mae')
+
+    # flip TTA with the kind's flip rule, sliding windows, and its prediction files (.npy: the
+    # kind declares no format of its own)
+    from mmkem.utils.prediction_io import load_prediction, save_prediction
+
+    inputs = torch.randn(1, 3, 12, 10, generator=gen)
+    raw = model.inference(inputs)
+    model.test_cfg.update(flip=True)
+    flipped = model._mode_inference(inputs.flip(-1))
+    expected = (raw['toy'] - flipped['toy'].flip(-1)) / 2  # mirrored back and negated
+    torch.testing.assert_close(model.inference(inputs)['toy'], expected)
+    model.test_cfg.update(flip=False, mode='slide', crop_size=(8, 8), stride=(4, 4))
+    assert model.inference(inputs)['toy'].shape == (1, 1, 12, 10)
+    pred = outputs[0].pred_toy.data.detach().numpy()
+    assert save_prediction('toy', pred, str(tmp_path / 'out'), 'a')[0].endswith('toy/a.npy')
+    np.testing.assert_array_equal(load_prediction('toy', str(tmp_path / 'out'), 'a'), pred)

@@ -135,11 +135,11 @@ class MultiTaskInferenceMixin:
     def _kind(self, task: str) -> TaskKind:
         return self.specs[task].task_kind
 
-    def whole_inference(self, inputs: Tensor, batch_img_metas: Optional[List[dict]]) -> Dict:
+    def whole_inference(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None) -> Dict:
         """Raw outputs of the whole (padded) input, ``{task: (B, C_t, H, W)}``."""
         return self.encode_decode(inputs, batch_img_metas)
 
-    def slide_inference(self, inputs: Tensor, batch_img_metas: Optional[List[dict]]) -> Dict:
+    def slide_inference(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None) -> Dict:
         """Raw outputs stitched from windows of ``test_cfg.crop_size`` every ``test_cfg.stride``.
 
         Each window is predicted on its own; where windows overlap, the kind's ``merge`` values
@@ -171,7 +171,7 @@ class MultiTaskInferenceMixin:
             raise RuntimeError('slide inference left pixels without a window')
         return {task: total / count for task, total in sums.items()}
 
-    def _mode_inference(self, inputs: Tensor, batch_img_metas: Optional[List[dict]]) -> Dict:
+    def _mode_inference(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None) -> Dict:
         if self.test_cfg['mode'] == 'slide':
             return self.slide_inference(inputs, batch_img_metas)
         return self.whole_inference(inputs, batch_img_metas)
