@@ -13,7 +13,8 @@ import cv2
 import mmcv
 import numpy as np
 
-from .multi_task_inferencer import MultiTaskInferencer, list_images
+from .inputs import list_images
+from .multi_task_inferencer import MultiTaskInferencer
 
 __all__ = ['VIDEO_EXTENSIONS', 'infer_inputs', 'infer_video', 'is_video', 'write_video']
 

@@ -10,7 +10,6 @@ import torch
 
 import mmkem  # noqa: F401
 from mmkem.apis import MultiTaskInferencer
-from mmkem.apis.multi_task_inferencer import resolve_config
 from mmkem.engine import CheckpointMismatchError
 from mmkem.testing import save_model_checkpoint, write_tiny_nyud
 from mmkem.utils.prediction_io import load_predictions
@@ -89,10 +88,9 @@ def test_tasks_test_cfg_and_names(setup, tmp_path):
     assert [sorted(p) for p in result['predictions']] == [['depth'], ['depth']]
     assert sorted(p.name for p in (tmp_path / 'pred').iterdir()) == ['depth']
     assert osp.isfile(tmp_path / 'pred' / 'depth' / 'b.npy')
-    # the config saved in the checkpoint, and a config name looked up under a folder
+    # the config saved in the checkpoint
     from_ckpt = MultiTaskInferencer(None, ckpt, device='cpu', show_progress=False)
     assert from_ckpt.tasks == TASKS
-    assert resolve_config('kem_effnet-lite0_nyud-demo', [osp.join(REPO, 'configs')]).tasks == TASKS
 
 
 def test_bad_inputs_get_clear_errors(setup, tmp_path):
