@@ -1,3 +1,19 @@
-from .launch import add_common_args, build_runner, clear_errors, load_config
+from .launch import (
+    LaunchError,
+    add_common_args,
+    build_runner,
+    check_data_first,
+    clear_errors,
+    load_config,
+)
+from .pretrained import explain_missing_weights
 
-__all__ = ['add_common_args', 'build_runner', 'clear_errors', 'load_config']
+__all__ = [
+    'LaunchError',
+    'add_common_args',
+    'build_runner',
+    'check_data_first',
+    'clear_errors',
+    'explain_missing_weights',
+    'load_config',
+]

@@ -6,7 +6,13 @@ from .checkpoint_check import (
     compare_state_dicts,
 )
 from .checkpoint_compat import allow_mmengine_checkpoint_globals
-from .hooks import MathSDPAHook, MultiTaskVisualizationHook, RNGStateHook
+from .hooks import (
+    MathSDPAHook,
+    MultiTaskVisualizationHook,
+    RNGStateHook,
+    SkippedSamplesHook,
+    add_skipped_samples_hook,
+)
 from .runner import MultiTaskRunner, fill_task_config
 
 __all__ = [
@@ -21,5 +27,7 @@ __all__ = [
     'MultiTaskRunner',
     'MultiTaskVisualizationHook',
     'RNGStateHook',
+    'SkippedSamplesHook',
+    'add_skipped_samples_hook',
     'fill_task_config',
 ]

@@ -354,7 +354,7 @@ def decode_normals_npy(content: bytes, path: str, results: dict) -> np.ndarray:
             f'(0, 0, 0) (lengths {float(length[bad].min()):.3g}..{float(length[bad].max()):.3g}); '
             f'expected |n| = 1, and all-zero for invalid pixels',
         )
-    _require_valid(valid, path, results, 'normals_npy', 'the invalid (0, 0, 0)')
+    _require_valid(valid, path, results, 'normals_npy', 'the invalid marker (0, 0, 0)')
     return normals
 
 

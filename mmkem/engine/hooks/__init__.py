@@ -1,5 +1,12 @@
 from .math_sdpa_hook import MathSDPAHook
 from .multi_task_visualization_hook import MultiTaskVisualizationHook
 from .rng_state_hook import RNGStateHook
+from .skipped_samples_hook import SkippedSamplesHook, add_skipped_samples_hook
 
-__all__ = ['MathSDPAHook', 'MultiTaskVisualizationHook', 'RNGStateHook']
+__all__ = [
+    'MathSDPAHook',
+    'MultiTaskVisualizationHook',
+    'RNGStateHook',
+    'SkippedSamplesHook',
+    'add_skipped_samples_hook',
+]
