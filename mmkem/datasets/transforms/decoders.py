@@ -25,9 +25,9 @@ Options: a decoder registers its options with their defaults
 - ``normals_png`` / ``normals_npy``: ``require_valid`` (default True): a file in which no pixel
   is a unit normal (an all-black or all-grey png, an all-zero array) is an error.
 
-Audits (:mod:`.audits`) look at a file a decoder accepts
-for what training tolerates but a release should not contain (edge / saliency pngs with values
-other than 0 / 255): ``tools/analysis/check_dataset.py`` runs them; training does not.
+Audits (``mmkem/datasets/transforms/audits.py``) look at a file a decoder accepts for what
+training tolerates but a release should not contain (edge / saliency pngs with values other than
+0 / 255): ``tools/analysis/check_dataset.py`` runs them; training does not.
 """
 
 import contextlib

@@ -118,9 +118,12 @@ def add_skipped_samples_hook(cfg: Config, skip: bool = False) -> List[dict]:
             dataset['bad_samples'] = 'skip'
     skipping = [d for d in datasets if d.get('bad_samples') == 'skip']
     hooks = list(cfg.get('custom_hooks') or [])
-    if skipping and not any(
-        h.get('type') in ('SkippedSamplesHook', SkippedSamplesHook) for h in hooks
-    ):
+    present = any(
+        isinstance(h, SkippedSamplesHook)
+        or (isinstance(h, dict) and h.get('type') in ('SkippedSamplesHook', SkippedSamplesHook))
+        for h in hooks
+    )
+    if skipping and not present:
         hooks.append(dict(type='SkippedSamplesHook'))
         cfg.custom_hooks = hooks
     return skipping

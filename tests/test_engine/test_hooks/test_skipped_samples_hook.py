@@ -90,6 +90,10 @@ def test_add_skipped_samples_hook():
         'MultiTaskVisualizationHook',
         'SkippedSamplesHook',
     ]
+    cfg = _cfg(bad_samples='skip')
+    cfg.custom_hooks = [SkippedSamplesHook(filename='mine.txt')]  # a built hook counts too
+    add_skipped_samples_hook(cfg)
+    assert len(cfg.custom_hooks) == 1
     cfg = _cfg()
     (dataset,) = add_skipped_samples_hook(cfg, skip=True)  # tools/train.py --skip-bad-samples
     assert cfg.train_dataloader.dataset.dataset.bad_samples == 'skip'
