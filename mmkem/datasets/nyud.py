@@ -70,6 +70,9 @@ class NYUDv2Dataset(MultiTaskDataset):
         serialize_data (bool): Passed to ``BaseDataset``. Defaults to True.
         lazy_init (bool): Passed to ``BaseDataset``. Defaults to False.
         max_refetch (int): Passed to ``BaseDataset``. Defaults to 1000.
+        bad_samples (str): ``'raise'`` or ``'skip'`` (training only): what to do with a sample
+            whose files cannot be read (:class:`~mmkem.datasets.MultiTaskDataset`). Defaults to
+            ``'raise'``.
 
     Raises:
         FileNotFoundError: ``data_root``, the split file, or an id's image or label file is
@@ -122,15 +125,16 @@ class NYUDv2Dataset(MultiTaskDataset):
         ids = self.read_split_ids()
         data_list = []
         for sample_id in ids:
-            info = dict(
-                sample_id=sample_id,
-                img_path=self._find('img', sample_id),
-                tasks=self.tasks,
-                seg_fields=[],
-                label_offset=self.LABEL_OFFSET,
-                num_classes=len(self.metainfo['classes']),
-            )
-            for task in self.tasks:
-                info[f'{task}_path'] = self._find(task, sample_id)
-            data_list.append(info)
+            with self.unless_missing():
+                info = dict(
+                    sample_id=sample_id,
+                    img_path=self._find('img', sample_id),
+                    tasks=self.tasks,
+                    seg_fields=[],
+                    label_offset=self.LABEL_OFFSET,
+                    num_classes=len(self.metainfo['classes']),
+                )
+                for task in self.tasks:
+                    info[f'{task}_path'] = self._find(task, sample_id)
+                data_list.append(info)
         return data_list

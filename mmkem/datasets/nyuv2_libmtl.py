@@ -56,6 +56,9 @@ class LibMTLNYUv2Dataset(MultiTaskDataset):
         serialize_data (bool): Passed to ``BaseDataset``. Defaults to True.
         lazy_init (bool): Passed to ``BaseDataset``. Defaults to False.
         max_refetch (int): Passed to ``BaseDataset``. Defaults to 1000.
+        bad_samples (str): ``'raise'`` or ``'skip'`` (training only): what to do with a sample
+            whose files cannot be read (:class:`~mmkem.datasets.MultiTaskDataset`). Defaults to
+            ``'raise'``.
 
     Raises:
         FileNotFoundError: ``data_root``, the split folder, its ``image`` folder or a sample's file
@@ -97,20 +100,21 @@ class LibMTLNYUv2Dataset(MultiTaskDataset):
         num_classes = len(self.metainfo['classes'])
         data_list = []
         for name in names:
-            info = dict(
-                sample_id=name,
-                img_path=osp.join(image_dir, name + '.npy'),
-                tasks=self.tasks,
-                seg_fields=[],
-                num_classes=num_classes,
-            )
-            for task in self.tasks:
-                path = osp.join(split_dir, self.FOLDERS[task], name + '.npy')
-                if not osp.isfile(path):
-                    raise FileNotFoundError(
-                        f'{type(self).__name__}: sample {name!r} has no {task} file {path}. '
-                        f'Expected layout:\n{LIBMTL_NYUV2_LAYOUT}'
-                    )
-                info[f'{task}_path'] = path
-            data_list.append(info)
+            with self.unless_missing():
+                info = dict(
+                    sample_id=name,
+                    img_path=osp.join(image_dir, name + '.npy'),
+                    tasks=self.tasks,
+                    seg_fields=[],
+                    num_classes=num_classes,
+                )
+                for task in self.tasks:
+                    path = osp.join(split_dir, self.FOLDERS[task], name + '.npy')
+                    if not osp.isfile(path):
+                        raise FileNotFoundError(
+                            f'{type(self).__name__}: sample {name!r} has no {task} file {path}. '
+                            f'Expected layout:\n{LIBMTL_NYUV2_LAYOUT}'
+                        )
+                    info[f'{task}_path'] = path
+                data_list.append(info)
         return data_list

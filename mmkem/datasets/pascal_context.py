@@ -239,6 +239,9 @@ class PASCALContextMTDataset(MultiTaskDataset):
         serialize_data (bool): Passed to ``BaseDataset``. Defaults to True.
         lazy_init (bool): Passed to ``BaseDataset``. Defaults to False.
         max_refetch (int): Passed to ``BaseDataset``. Defaults to 1000.
+        bad_samples (str): ``'raise'`` or ``'skip'`` (training only): what to do with a sample
+            whose files cannot be read (:class:`~mmkem.datasets.MultiTaskDataset`). Defaults to
+            ``'raise'``.
 
     Raises:
         FileNotFoundError: ``data_root``, the split file, or an id's image or label file is
@@ -311,17 +314,20 @@ class PASCALContextMTDataset(MultiTaskDataset):
         ids = self.read_split_ids()
         data_list = []
         for sample_id in ids:
-            info = dict(
-                sample_id=sample_id,
-                img_path=self._path('img', sample_id),
-                tasks=self.tasks,
-                seg_fields=[],
-                label_offset=0,
-                num_classes=len(self.metainfo['classes']),
-            )
-            for task in self.tasks:
-                info[f'{task}_path'] = self._path(task, sample_id, required=task != 'human_parts')
-                if self.DECODERS[task] is not None:
-                    info[f'{task}_decoder'] = self.DECODERS[task]
-            data_list.append(info)
+            with self.unless_missing():
+                info = dict(
+                    sample_id=sample_id,
+                    img_path=self._path('img', sample_id),
+                    tasks=self.tasks,
+                    seg_fields=[],
+                    label_offset=0,
+                    num_classes=len(self.metainfo['classes']),
+                )
+                for task in self.tasks:
+                    info[f'{task}_path'] = self._path(
+                        task, sample_id, required=task != 'human_parts'
+                    )
+                    if self.DECODERS[task] is not None:
+                        info[f'{task}_decoder'] = self.DECODERS[task]
+                data_list.append(info)
         return data_list

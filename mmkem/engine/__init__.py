@@ -11,6 +11,8 @@ from .hooks import (
     MultiTaskPredictionWriterHook,
     MultiTaskVisualizationHook,
     RNGStateHook,
+    SkippedSamplesHook,
+    add_skipped_samples_hook,
 )
 from .runner import MultiTaskRunner, fill_task_config
 
@@ -27,5 +29,7 @@ __all__ = [
     'MultiTaskRunner',
     'MultiTaskVisualizationHook',
     'RNGStateHook',
+    'SkippedSamplesHook',
+    'add_skipped_samples_hook',
     'fill_task_config',
 ]

@@ -19,6 +19,8 @@ from mmseg.registry import DATASETS, METRICS, MODELS, RUNNERS
 from mmkem.structures import check_task_list, get_task_spec, get_task_specs
 from mmkem.utils.registry import registered_class, takes_argument
 
+from .hooks.skipped_samples_hook import add_skipped_samples_hook
+
 __all__ = ['MultiTaskRunner', 'fill_task_config']
 
 
@@ -147,12 +149,14 @@ class MultiTaskRunner(Runner):
     """mmengine's ``Runner``, built from a config whose tasks are written once.
 
     :meth:`from_cfg` fills the config's ``tasks`` and ``num_classes`` into the model, datasets
-    and evaluators (:func:`fill_task_config`) and builds the runner as mmengine does. Everything
-    else is mmengine's.
+    and evaluators (:func:`fill_task_config`), adds
+    :class:`~mmkem.engine.hooks.SkippedSamplesHook` when a training dataset skips bad samples, and
+    builds the runner as mmengine does. Everything else is mmengine's.
     """
 
     @classmethod
     def from_cfg(cls, cfg: Config) -> 'Runner':
         """Build a runner from ``cfg`` (not modified) after filling in the task list."""
         cfg = fill_task_config(copy.deepcopy(cfg))
+        add_skipped_samples_hook(cfg)
         return super().from_cfg(cfg)

@@ -3,6 +3,7 @@ training runs, and plain references of the KEM equations (``kem_references``). `
 does not import this module; tests do."""
 
 from . import kem_references
+from .bad_files import CORRUPTIONS, corrupt_file, plant_problems
 from .checkpoints import save_model_checkpoint
 from .datasets import (
     box_mask,
@@ -16,9 +17,12 @@ from .results import coordinate_results
 from .runs import run_command, shrink_train_config, tiny_train_config
 
 __all__ = [
+    'CORRUPTIONS',
     'box_mask',
     'coordinate_results',
+    'corrupt_file',
     'kem_references',
+    'plant_problems',
     'run_command',
     'save_model_checkpoint',
     'shrink_train_config',

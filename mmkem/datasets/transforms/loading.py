@@ -1,7 +1,7 @@
 """Load a sample's image (``.npy`` releases) and decode the ground truth of every task."""
 
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import mmengine.fileio as fileio
 import numpy as np
@@ -11,7 +11,14 @@ from mmseg.registry import TRANSFORMS
 from mmkem.structures import TaskSpec, get_task_spec
 from mmkem.utils.image_io import decode_npy_image
 
-from .decoders import get_annotation_decoder, image_shape, unreadable_names
+from .decoders import (
+    DECODER_OPTIONS,
+    decoder_options,
+    get_annotation_decoder,
+    image_shape,
+    unreadable_names,
+)
+from .errors import bad_file
 
 __all__ = ['LoadImageFromNpy', 'LoadMultiTaskAnnotations']
 
@@ -80,10 +87,13 @@ class LoadMultiTaskAnnotations(BaseTransform):
     - segmentation ``.png``: release id ``v`` becomes train id ``v - label_offset``; ids below
       the offset (NYUD's 0 = void) and 255 become 255 (ignore). ``.npy``: train ids as stored,
       negative ids become 255. uint8 (H, W).
-    - depth (``.npy``): float32 metres, 0 = invalid. float32 (H, W).
-    - normals: ``.png`` decodes as ``n = 2 v / 255 - 1``, renormalised to unit length; pixels whose
-      decoded length is far from 1 (mid-grey or black) become the all-zero invalid vector.
-      ``.npy`` is read as is ((H, W, 3), or (3, H, W) transposed). float32 (H, W, 3).
+    - depth (``.npy``): float32 metres, 0 = invalid; the stored values times the option
+      ``rescale_factor`` (default 1; 0.001 for a release in millimetres, as mmseg's
+      ``depth_rescale_factor``). float32 (H, W).
+    - normals: ``.png`` (3-channel RGB) decodes as ``n = 2 v / 255 - 1``, renormalised to unit
+      length; pixels whose decoded length is far from 1 (mid-grey or black) become the all-zero
+      invalid vector. ``.npy`` is read as is ((H, W, 3), or (3, H, W) transposed): unit vectors,
+      (0, 0, 0) = invalid. float32 (H, W, 3).
     - edge and saliency: ``.png`` with values 0 / 255 (thresholded at 128) or 0 / 1; ``.npy``
       floats thresholded at 0.5. uint8 (H, W) in {0, 1}.
 
@@ -91,8 +101,15 @@ class LoadMultiTaskAnnotations(BaseTransform):
     the task's ``ignore_index``; tasks without one raise ``ValueError``.
 
     Each map is checked: its size must equal the image's (``ori_shape``), labels must lie in
-    ``0..num_classes-1`` after the mapping, depth must be finite and non-negative. A failed check
-    raises ``ValueError`` naming the file.
+    ``0..num_classes-1`` after the mapping, depth must be finite, non-negative and at most the
+    option ``max_depth`` (default 100 m), normals pngs must be RGB and normals arrays unit vectors
+    or zero, and a normals file must hold at least one normal (option ``require_valid``). A failed
+    check raises :class:`~mmkem.datasets.transforms.errors.BadAnnotationError` (a ``ValueError``)
+    naming the file and what was expected (docs/troubleshooting.md).
+
+    Decoding options (module docstring of ``mmkem/datasets/transforms/decoders.py``) are given per
+    task: ``decode_options=dict(depth=dict(rescale_factor=0.001))`` reads a depth release in
+    millimetres, ``dict(depth=dict(max_depth=300.0))`` allows deeper scenes.
 
     Required Keys:
 
@@ -114,34 +131,101 @@ class LoadMultiTaskAnnotations(BaseTransform):
         tasks (Sequence[str], optional): Tasks to load; None loads ``results['tasks']``.
             Defaults to None.
         backend_args (dict, optional): mmengine file backend arguments. Defaults to None.
+        decode_options (dict[str, dict], optional): Task name -> options of its decoder (see
+            above). Defaults to None (each decoder's defaults).
     """
 
     def __init__(
-        self, tasks: Optional[Sequence[str]] = None, backend_args: Optional[dict] = None
+        self,
+        tasks: Optional[Sequence[str]] = None,
+        backend_args: Optional[dict] = None,
+        decode_options: Optional[Dict[str, dict]] = None,
     ) -> None:
         self.tasks = None if tasks is None else tuple(tasks)
         self.backend_args = backend_args.copy() if backend_args else None
+        self.decode_options = {t: dict(o) for t, o in (decode_options or {}).items()}
+        for task, options in self.decode_options.items():
+            kind = get_task_spec(task).task_kind  # unknown task: KeyError naming the known ones
+            names = {n for d in kind.decoders.values() for n in DECODER_OPTIONS.get(d, {})}
+            unknown = sorted(set(options) - names)
+            if unknown:
+                raise ValueError(
+                    f'decode_options[{task!r}]: unknown option(s) {unknown}; the decoders of '
+                    f'kind {kind.name!r} take {sorted(names)}'
+                )
 
-    def _decode(self, spec: TaskSpec, path: str, results: dict) -> np.ndarray:
+    def decoder_name(self, spec: TaskSpec, path: str, results: dict) -> str:
+        """The name of the decoder that reads ``path`` for task ``spec`` (see the class doc)."""
         name = results.get(f'{spec.name}_decoder')
         if name is not None:
-            decoder = get_annotation_decoder(name, f'{spec.name}_decoder')
-            expected = f'a file for the {name!r} decoder'
-        else:
-            ext = osp.splitext(path)[1].lower()
-            kind = spec.task_kind
-            if ext not in kind.decoders:
-                raise ValueError(
-                    f'{path}: cannot decode a {ext!r} file for task {spec.name!r} (kind '
-                    f'{spec.kind!r} reads {sorted(kind.decoders)})'
-                )
-            decoder = get_annotation_decoder(kind.decoders[ext], f'kind {spec.kind!r} {ext}')
-            expected = None
+            return name
+        ext = osp.splitext(path)[1].lower()
+        kind = spec.task_kind
+        if ext not in kind.decoders:
+            raise bad_file(
+                path,
+                'bad file',
+                f'cannot decode a {ext!r} file for task {spec.name!r} (kind {spec.kind!r} reads '
+                f'{sorted(kind.decoders)})',
+            )
+        return kind.decoders[ext]
+
+    def _decode(self, spec: TaskSpec, path: str, results: dict) -> np.ndarray:
+        name = self.decoder_name(spec, path, results)
+        release = results.get(f'{spec.name}_decoder') is not None
+        what = f'{spec.name}_decoder' if release else f'kind {spec.kind!r} decoder'
+        decoder = get_annotation_decoder(name, what)
+        options = decoder_options(
+            name, self.decode_options.get(spec.name), f'decode_options[{spec.name!r}]'
+        )
         content = fileio.get(path, backend_args=self.backend_args)
-        if expected is None:  # the kinds' decoders name the file in their own errors
-            return decoder(content, path, results)
-        with unreadable_names(path, expected):
-            return decoder(content, path, results)
+        given = dict(results, decode_options=options, decode_task=spec.name)
+        if not release:  # the kinds' decoders name the file in their own errors
+            return decoder(content, path, given)
+        with unreadable_names(path, f'a file for the {name!r} decoder'):
+            return decoder(content, path, given)
+
+    def load_task(
+        self, results: dict, task: str, shape: Optional[Tuple[int, int]] = None
+    ) -> np.ndarray:
+        """The ground-truth array of ``task`` for the sample ``results`` (not stored in it).
+
+        Args:
+            results (dict): Result dict with ``<task>_path``.
+            task (str): The task.
+            shape (tuple[int, int], optional): The image's (H, W); the map must have it. None
+                skips the size check. Defaults to None.
+
+        Raises:
+            BadAnnotationError: The file cannot be used (names it and what was expected).
+            KeyError: ``results`` has no ``<task>_path``.
+        """
+        spec = get_task_spec(task)
+        key = f'{task}_path'
+        if key not in results:
+            raise KeyError(
+                f'{type(self).__name__}: results has no {key!r} for task '
+                f'{task!r}; the dataset must provide one path per task'
+            )
+        path = results[key]
+        if path is None:
+            if spec.ignore_index is None:
+                raise ValueError(
+                    f'{type(self).__name__}: {key} is None but task {task!r} has no '
+                    f'ignore_index to fill the map with'
+                )
+            if shape is None:
+                shape = image_shape(results)
+            return np.full(shape, spec.ignore_index, dtype=np.uint8)
+        array = self._decode(spec, path, results)
+        if shape is not None and array.shape[:2] != tuple(shape):
+            raise bad_file(
+                path,
+                'size mismatch',
+                f'size {array.shape[:2]} differs from the image size {tuple(shape)} '
+                f'({results.get("img_path", "image")})',
+            )
+        return array
 
     def transform(self, results: dict) -> dict:
         """Decode each task's file into ``results[spec.gt_field]``.
@@ -157,31 +241,13 @@ class LoadMultiTaskAnnotations(BaseTransform):
         seg_fields = results.setdefault('seg_fields', [])
         for task in tasks:
             spec = get_task_spec(task)
-            key = f'{task}_path'
-            if key not in results:
-                raise KeyError(
-                    f'{type(self).__name__}: results has no {key!r} for task '
-                    f'{task!r}; the dataset must provide one path per task'
-                )
-            path = results[key]
-            if path is None:
-                if spec.ignore_index is None:
-                    raise ValueError(
-                        f'{type(self).__name__}: {key} is None but task {task!r} has no '
-                        f'ignore_index to fill the map with'
-                    )
-                array = np.full(shape, spec.ignore_index, dtype=np.uint8)
-            else:
-                array = self._decode(spec, path, results)
-            if array.shape[:2] != shape:
-                raise ValueError(
-                    f'{path}: size {array.shape[:2]} differs from the image size '
-                    f'{shape} ({results.get("img_path", "image")})'
-                )
-            results[spec.gt_field] = array
+            results[spec.gt_field] = self.load_task(results, task, shape)
             if spec.gt_field not in seg_fields:
                 seg_fields.append(spec.gt_field)
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(tasks={self.tasks}, backend_args={self.backend_args})'
+        return (
+            f'{type(self).__name__}(tasks={self.tasks}, backend_args={self.backend_args}, '
+            f'decode_options={self.decode_options})'
+        )
