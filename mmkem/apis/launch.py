@@ -229,8 +229,9 @@ def clear_errors(extra: Tuple[Type[BaseException], ...] = ()) -> Iterator[None]:
     :class:`LaunchError`; ``extra`` adds error types a tool raises with such messages
     (``tools/infer.py``: ``ValueError`` for a bad input or task). The same errors raised in a
     DataLoader worker (which torch re-raises wrapped in the worker's traceback,
-    :func:`worker_error`) give the same one message. A long traceback through mmengine's runner adds nothing to them. Other errors keep their
-    traceback; ``MMKEM_DEBUG=1`` keeps it for these too.
+    :func:`worker_error`) give the same one message. A long traceback through mmengine's runner
+    adds nothing to them. Other errors keep their traceback; ``MMKEM_DEBUG=1`` keeps it for these
+    too.
     """
     try:
         yield
