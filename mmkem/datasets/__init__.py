@@ -8,6 +8,7 @@ from .pascal_context import (
     PASCALContextMTDataset,
     decode_pascal_part,
 )
+from .pascal_context_labels import NORMALS_VALID_CLASSES, PASCAL_CONTEXT_459_CLASSES
 from .sort_of_clevr import SortOfCLEVRDataset
 from .synthetic import generate_sort_of_clevr, make_demo_nyud
 
@@ -18,7 +19,9 @@ __all__ = [
     'MultiTaskDataset',
     'NYUD40_CLASSES',
     'NYUDv2Dataset',
+    'NORMALS_VALID_CLASSES',
     'NYUV2_13_CLASSES',
+    'PASCAL_CONTEXT_459_CLASSES',
     'PASCAL_CONTEXT_CLASSES',
     'PASCALContextMTDataset',
     'SortOfCLEVRDataset',

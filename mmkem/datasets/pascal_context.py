@@ -2,13 +2,18 @@
 
 Five tasks: semantic segmentation (21 classes), human parts (Pascal-Part persons, 6 parts + back-
 ground), saliency and surface normals (both distilled pseudo labels of the release) and edges.
+Edges and the normals' mask follow ASTMT's loader, which MTI-Net, ATRC, InvPT and TaskPrompter
+reuse: edges are ``thin(|Laplacian(LabelMap)| > 0)``, normals count only on the PASCAL-Context
+classes NYUD-v2 also labels (:mod:`mmkem.datasets.pascal_context_labels`).
 """
 
 import io
 import os.path as osp
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import cv2
 import mmcv
+import mmengine.fileio as fileio
 import numpy as np
 import scipy.io
 from mmseg.registry import DATASETS
@@ -16,7 +21,14 @@ from mmseg.registry import DATASETS
 from mmkem.visualization.colorize import voc_palette
 
 from .base import MultiTaskDataset
-from .transforms.decoders import image_shape, register_annotation_decoder
+from .pascal_context_labels import normals_valid_labels
+from .transforms.decoders import (
+    decode_normals_png,
+    image_shape,
+    register_annotation_decoder,
+    unreadable_names,
+)
+from .transforms.errors import bad_file
 
 __all__ = [
     'HUMAN_PARTS_CLASSES',
@@ -26,6 +38,8 @@ __all__ = [
     'PASCALContextMTDataset',
     'decode_pascal_part',
     'label_boundaries',
+    'mask_normals_to_nyud_classes',
+    'thinned_laplacian_edges',
 ]
 
 #: The 20 PASCAL VOC classes and background: train ids 0..20 of ``semseg/pascal-context``.
@@ -81,8 +95,10 @@ PASCAL_CONTEXT_LAYOUT = """\
 ├── human_parts/<id>.mat              Pascal-Part annotation (struct 'anno'); optional per id
 ├── sal_distill/<id>.png              uint8 saliency, > 0.5 * 255 = salient
 ├── normals_distill/<id>.png          RGB, n = 2 * v / 255 - 1
-└── pascal-context/trainval/<id>.mat  optional: full PASCAL-Context 'LabelMap'; edges are its
-                                      label boundaries (else the boundaries of semseg/)"""
+└── pascal-context/trainval/<id>.mat  full PASCAL-Context 'LabelMap' (459 classes): edges are its
+                                      thinned boundaries (else those of semseg/); normals count
+                                      only on its classes shared with NYUD-v2 (else set
+                                      normals_mask=None)"""
 
 
 def _as_list(value) -> list:
@@ -193,18 +209,108 @@ def _half_threshold_decoder(content: bytes, path: str, results: dict) -> np.ndar
     return (raw.astype(np.float32) / 255.0 > 0.5).astype(np.uint8)
 
 
-@register_annotation_decoder('label_boundaries')
-def _label_boundaries_decoder(content: bytes, path: str, results: dict) -> np.ndarray:
-    """Edges as label boundaries of a ``LabelMap`` ``.mat`` or of a label ``.png``."""
+def thinned_laplacian_edges(label: np.ndarray) -> np.ndarray:
+    """Edges of a label map as ASTMT trains on them: ``thin(|Laplacian(label)| > 0)``.
+
+    The 4-neighbour Laplacian (OpenCV's ``Laplacian`` with its default 3x3 aperture [[0, 1, 0],
+    [1, -4, 1], [0, 1, 0]] and reflect-101 border) is non-zero on both sides of a label change;
+    scikit-image's ``thin`` (the thinning of MATLAB's ``bwmorph(..., 'thin')``) then reduces the
+    two-pixel band to a one-pixel line. This is ``_load_edge`` of ASTMT's
+    ``fblib/dataloaders/pascal_context.py``, used unchanged by MTI-Net, ATRC, InvPT and
+    TaskPrompter. The labels are read as float64, which gives the same Laplacian as the release's
+    integer ``LabelMap`` (ids are small integers) and accepts any integer dtype.
+
+    Args:
+        label (np.ndarray): (H, W) integer labels.
+
+    Returns:
+        np.ndarray: uint8 (H, W) in {0, 1}.
+    """
+    from skimage.morphology import thin  # a runtime requirement; imported here to keep import fast
+
+    laplacian = cv2.Laplacian(np.asarray(label, dtype=np.float64), cv2.CV_64F)
+    return thin(np.abs(laplacian) > 0).astype(np.uint8)
+
+
+def _label_map(content: bytes, path: str) -> np.ndarray:
+    """The (H, W) label map of a PASCAL-Context ``.mat`` (``LabelMap``) or of a label ``.png``."""
     if osp.splitext(path)[1].lower() == '.mat':
         mat = scipy.io.loadmat(io.BytesIO(content))
         if 'LabelMap' not in mat:
             raise ValueError(f'{path}: expected a "LabelMap" variable; keys: {sorted(mat)}')
-        label = mat['LabelMap']
-    else:
-        label = mmcv.imfrombytes(content, flag='unchanged', backend='pillow')
-        label = label[..., 0] if label.ndim == 3 else label
-    return label_boundaries(label)
+        return mat['LabelMap']
+    label = mmcv.imfrombytes(content, flag='unchanged', backend='pillow')
+    return label[..., 0] if label.ndim == 3 else label
+
+
+@register_annotation_decoder('label_boundaries')
+def _label_boundaries_decoder(content: bytes, path: str, results: dict) -> np.ndarray:
+    """Edges as one-sided label boundaries of a ``LabelMap`` ``.mat`` or of a label ``.png``."""
+    return label_boundaries(_label_map(content, path))
+
+
+@register_annotation_decoder('thinned_laplacian')
+def _thinned_laplacian_decoder(content: bytes, path: str, results: dict) -> np.ndarray:
+    """Edges as ASTMT's thinned Laplacian of a ``LabelMap`` ``.mat`` or of a label ``.png``."""
+    return thinned_laplacian_edges(_label_map(content, path))
+
+
+#: ``LabelMap`` ids on which the distilled normals count (ASTMT's ``normals_valid_classes``).
+_NORMALS_VALID_LABELS = normals_valid_labels()
+
+
+def mask_normals_to_nyud_classes(normals: np.ndarray, label_map: np.ndarray) -> np.ndarray:
+    """Keep the normals on the ``LabelMap`` classes ASTMT keeps them on; all-zero (invalid) else.
+
+    Args:
+        normals (np.ndarray): (H, W, 3) float normals.
+        label_map (np.ndarray): (H, W) PASCAL-Context ``LabelMap`` ids (1..459).
+
+    Returns:
+        np.ndarray: float32 (H, W, 3), a copy.
+    """
+    keep = np.isin(np.asarray(label_map), _NORMALS_VALID_LABELS)
+    return np.where(keep[..., None], normals, 0.0).astype(np.float32)
+
+
+@register_annotation_decoder('nyud_class_normals', options=dict(require_valid=True))
+def _nyud_class_normals_decoder(content: bytes, path: str, results: dict) -> np.ndarray:
+    """Distilled normals (the png rule) kept on the classes shared with NYUD-v2 (ASTMT).
+
+    The sample's ``normals_labelmap_path`` names its ``LabelMap`` ``.mat``. The option
+    ``require_valid`` applies to the png, before the mask: a frame may well hold none of the
+    classes (a sky and grass picture) and then has no valid normal.
+    """
+    normals = decode_normals_png(content, path, results)
+    labelmap_path = results.get('normals_labelmap_path')
+    if labelmap_path is None:
+        raise KeyError(
+            f'{path}: the nyud_class_normals decoder needs the data info key '
+            f'normals_labelmap_path (the LabelMap .mat of the sample)'
+        )
+    with unreadable_names(labelmap_path, 'a PASCAL-Context LabelMap .mat file'):
+        label_map = _label_map(fileio.get(labelmap_path), labelmap_path)
+    if label_map.shape != normals.shape[:2]:
+        raise bad_file(
+            labelmap_path,
+            'size mismatch',
+            f'LabelMap size {label_map.shape} differs from the normals size '
+            f'{normals.shape[:2]} ({path})',
+        )
+    return mask_normals_to_nyud_classes(normals, label_map)
+
+
+#: Values of ``PASCALContextMTDataset(edge_gt=...)``: the decoder of each.
+EDGE_GT_DECODERS: Dict[str, str] = dict(
+    thinned_laplacian='thinned_laplacian',
+    label_boundaries='label_boundaries',
+)
+
+#: Values of ``PASCALContextMTDataset(normals_mask=...)``: the decoder of each.
+NORMALS_MASK_DECODERS: Dict[Optional[str], Optional[str]] = {
+    'nyud_classes': 'nyud_class_normals',
+    None: None,
+}
 
 
 @DATASETS.register_module()
@@ -220,8 +326,14 @@ class PASCALContextMTDataset(MultiTaskDataset):
     - ``human_parts``: ``human_parts_decoder='pascal_part'`` (:func:`decode_pascal_part`). An id
       without a ``.mat`` file gets ``human_parts_path=None``: no people, all 255.
     - ``sal``: ``sal_decoder='half_threshold'`` (``v / 255 > 0.5``).
-    - ``normals``: the loader's png rule, ``2 v / 255 - 1`` (renormalised; black pixels invalid).
-    - ``edge``: ``edge_decoder='label_boundaries'`` (:func:`label_boundaries`) of
+    - ``normals``: the loader's png rule, ``2 v / 255 - 1`` (renormalised; black pixels invalid),
+      with ``normals_mask='nyud_classes'`` (the default) kept only on the ``LabelMap`` classes
+      ASTMT keeps them on (``normals_decoder='nyud_class_normals'``, the sample's
+      ``normals_labelmap_path``; :func:`mask_normals_to_nyud_classes`): all-zero (invalid)
+      elsewhere, for the loss and the metric alike.
+    - ``edge``: with ``edge_gt='thinned_laplacian'`` (the default),
+      ``edge_decoder='thinned_laplacian'`` (:func:`thinned_laplacian_edges`, ASTMT's training
+      ground truth); with ``'label_boundaries'``, :func:`label_boundaries`. Of
       ``pascal-context/trainval/<id>.mat`` when that folder exists, else of the semseg png.
 
     Args:
@@ -231,23 +343,24 @@ class PASCALContextMTDataset(MultiTaskDataset):
         tasks (Sequence[str]): Any subset of ``('semseg', 'human_parts', 'sal', 'normals',
             'edge')``, in the order the model uses. Defaults to ``('semseg', 'human_parts',
             'sal')`` (the paper's tasks).
-        pipeline (list): Transforms (configs or callables). Defaults to ``()``.
-        test_mode (bool): Passed to ``BaseDataset``. Defaults to False.
-        metainfo (dict, optional): Overrides of ``METAINFO``. Defaults to None.
-        indices (int | Sequence[int], optional): Use only these items (``BaseDataset``).
-            Defaults to None.
-        serialize_data (bool): Passed to ``BaseDataset``. Defaults to True.
-        lazy_init (bool): Passed to ``BaseDataset``. Defaults to False.
-        max_refetch (int): Passed to ``BaseDataset``. Defaults to 1000.
-        bad_samples (str): ``'raise'`` or ``'skip'`` (training only): what to do with a sample
-            whose files cannot be read (:class:`~mmkem.datasets.MultiTaskDataset`). Defaults to
-            ``'raise'``.
+        edge_gt (str): ``'thinned_laplacian'`` (ASTMT / MTI-Net / InvPT) or
+            ``'label_boundaries'`` (one-sided boundaries, mmkem's earlier rule). Defaults to
+            ``'thinned_laplacian'``.
+        normals_mask (str, optional): ``'nyud_classes'`` (ASTMT's mask; needs
+            ``pascal-context/trainval/``) or None (every decoded normal counts). Defaults to
+            ``'nyud_classes'``.
+        **kwargs: ``pipeline``, ``test_mode``, ``metainfo``, ``indices``, ``serialize_data``,
+            ``lazy_init``, ``max_refetch`` (``BaseDataset``'s) and ``bad_samples`` (``'raise'``
+            or ``'skip'``: what training does with a sample whose files cannot be read,
+            :class:`~mmkem.datasets.MultiTaskDataset`).
 
     Raises:
         FileNotFoundError: ``data_root``, the split file, or an id's image or label file is
-            missing (a missing human parts ``.mat`` is not an error); the message names the path
-            and shows the expected layout.
-        ValueError: ``tasks`` is empty or names a task this dataset does not provide.
+            missing (a missing human parts ``.mat`` is not an error; a missing ``LabelMap`` is,
+            for normals with ``normals_mask='nyud_classes'``); the message names the path and
+            shows the expected layout.
+        ValueError: ``tasks`` is empty or names a task this dataset does not provide, or
+            ``edge_gt`` / ``normals_mask`` is not one of the values above.
     """
 
     METAINFO = dict(
@@ -266,15 +379,7 @@ class PASCALContextMTDataset(MultiTaskDataset):
         sal=('sal_distill', '.png'),
         normals=('normals_distill', '.png'),
         edge=(osp.join('pascal-context', 'trainval'), '.mat'),
-    )
-
-    #: ``<task>_decoder`` of each task (None: the loader's rule for the file's extension).
-    DECODERS: Dict[str, Optional[str]] = dict(
-        semseg=None,
-        human_parts='pascal_part',
-        sal='half_threshold',
-        normals=None,
-        edge='label_boundaries',
+        labelmap=(osp.join('pascal-context', 'trainval'), '.mat'),
     )
 
     DEFAULT_TASKS = ('semseg', 'human_parts', 'sal')
@@ -282,10 +387,35 @@ class PASCALContextMTDataset(MultiTaskDataset):
     LAYOUT = PASCAL_CONTEXT_LAYOUT
     SPLIT_FILE = osp.join('ImageSets', 'Context', '{split}.txt')
 
+    def __init__(
+        self,
+        data_root: str,
+        split: str = 'train',
+        tasks: Optional[Sequence[str]] = None,
+        edge_gt: str = 'thinned_laplacian',
+        normals_mask: Optional[str] = 'nyud_classes',
+        **kwargs,
+    ) -> None:
+        if edge_gt not in EDGE_GT_DECODERS:
+            raise ValueError(f'edge_gt must be one of {sorted(EDGE_GT_DECODERS)}, got {edge_gt!r}')
+        if normals_mask not in NORMALS_MASK_DECODERS:
+            raise ValueError(f"normals_mask must be 'nyud_classes' or None, got {normals_mask!r}")
+        self.edge_gt = edge_gt
+        self.normals_mask = normals_mask
+        #: ``<task>_decoder`` of each task (None: the loader's rule for the file's extension).
+        self.decoders: Dict[str, Optional[str]] = dict(
+            semseg=None,
+            human_parts='pascal_part',
+            sal='half_threshold',
+            normals=NORMALS_MASK_DECODERS[normals_mask],
+            edge=EDGE_GT_DECODERS[edge_gt],
+        )
+        super().__init__(data_root, split=split, tasks=tasks, **kwargs)
+
     @property
     def edge_source(self) -> str:
         """``'labelmap'`` when ``pascal-context/trainval`` exists, else ``'semseg'``."""
-        folder = osp.join(self.data_root, self.FOLDERS['edge'][0])
+        folder = osp.join(self.data_root, self.FOLDERS['labelmap'][0])
         return 'labelmap' if osp.isdir(folder) else 'semseg'
 
     def _path(self, what: str, sample_id: str, required: bool = True) -> Optional[str]:
@@ -298,9 +428,16 @@ class PASCALContextMTDataset(MultiTaskDataset):
             return path
         if not required:
             return None
+        hint = ''
+        if what == 'labelmap':
+            hint = (
+                " (normals_mask='nyud_classes' keeps the distilled normals on the LabelMap's "
+                'classes shared with NYUD-v2; normals_mask=None uses every normal, which is not '
+                "ASTMT's protocol)"
+            )
         raise FileNotFoundError(
             f'{type(self).__name__}: id {sample_id!r} of {self.ann_file} has no {what} file '
-            f'{path}. Expected layout:\n{PASCAL_CONTEXT_LAYOUT}'
+            f'{path}{hint}. Expected layout:\n{PASCAL_CONTEXT_LAYOUT}'
         )
 
     def load_data_list(self) -> List[dict]:
@@ -308,8 +445,8 @@ class PASCALContextMTDataset(MultiTaskDataset):
 
         Returns:
             list[dict]: ``img_path``, ``<task>_path`` (and ``<task>_decoder`` where the release
-            needs one) for each task, ``tasks``, ``seg_fields``, ``label_offset``,
-            ``num_classes`` and ``sample_id``.
+            needs one) for each task, ``normals_labelmap_path`` for masked normals, ``tasks``,
+            ``seg_fields``, ``label_offset``, ``num_classes`` and ``sample_id``.
         """
         ids = self.read_split_ids()
         data_list = []
@@ -327,7 +464,9 @@ class PASCALContextMTDataset(MultiTaskDataset):
                     info[f'{task}_path'] = self._path(
                         task, sample_id, required=task != 'human_parts'
                     )
-                    if self.DECODERS[task] is not None:
-                        info[f'{task}_decoder'] = self.DECODERS[task]
+                    if self.decoders[task] is not None:
+                        info[f'{task}_decoder'] = self.decoders[task]
+                if 'normals' in self.tasks and self.normals_mask is not None:
+                    info['normals_labelmap_path'] = self._path('labelmap', sample_id)
                 data_list.append(info)
         return data_list
