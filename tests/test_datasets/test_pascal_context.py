@@ -11,11 +11,17 @@ import torch
 from mmengine.config import Config
 from mmseg.registry import DATASETS, TRANSFORMS
 from PIL import Image
+from skimage.morphology import thin
 
 import mmkem  # noqa: F401
 from mmkem.apis import build_runner
 from mmkem.datasets import PASCALContextMTDataset, decode_pascal_part
-from mmkem.datasets.pascal_context import label_boundaries
+from mmkem.datasets.pascal_context import (
+    label_boundaries,
+    mask_normals_to_nyud_classes,
+    thinned_laplacian_edges,
+)
+from mmkem.datasets.transforms import BadAnnotationError
 from mmkem.engine import fill_task_config
 from mmkem.testing import box_mask as box
 from mmkem.testing import shrink_train_config, write_pascal_mt
@@ -23,6 +29,9 @@ from mmkem.testing import write_pascal_part_mat as write_part_mat
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ALL_TASKS = ('semseg', 'human_parts', 'sal', 'normals', 'edge')
+# LabelMap ids (PASCAL-Context's labels.txt) of classes with and without valid normals in ASTMT.
+WALL, PERSON, TVMONITOR, CABINET = 440, 284, 427, 46
+SKY, GRASS, UNKNOWN, ACCORDION = 360, 187, 431, 1
 LOAD = [dict(type='LoadImageFromFile'), dict(type='LoadMultiTaskAnnotations')]
 
 # Written out independently of PASCAL_PART_GROUPS: ASTMT's 6-part grouping.
@@ -202,11 +211,16 @@ def test_loaded_values(pascal_root):
     assert results[2]['gt_human_parts'].shape == (h, w)
     sal = np.array(Image.open(r['sal_path']))
     np.testing.assert_array_equal(r['gt_sal'], (sal > 127.5).astype(np.uint8))
-    # Edges: boundaries of the LabelMap, written as 3 * semseg + 1, so those of semseg.
+    # Edges: ASTMT's thinned Laplacian of the LabelMap (written as 3 * semseg + 1).
+    labelmap = scipy.io.loadmat(r['edge_path'])['LabelMap']
+    np.testing.assert_array_equal(r['gt_edge'], thin(laplacian_reference(labelmap) != 0))
+    assert r['gt_edge'].dtype == np.uint8 and 0 < r['gt_edge'].sum()
+    # The earlier rule on request: one-sided boundaries.
+    old = build(pascal_root, tasks=['edge'], edge_gt='label_boundaries')[0]['gt_edge']
     edge = np.zeros((h, w), np.uint8)
     edge[:, :-1] |= semseg[:, :-1] != semseg[:, 1:]
     edge[:-1, :] |= semseg[:-1, :] != semseg[1:, :]
-    np.testing.assert_array_equal(r['gt_edge'], edge)
+    np.testing.assert_array_equal(old, edge)
 
 
 def test_saliency_threshold_and_normals_decoding(tmp_path):
@@ -226,7 +240,7 @@ def test_saliency_threshold_and_normals_decoding(tmp_path):
         np.uint8,
     )
     Image.fromarray(rgb).save(osp.join(root, 'normals_distill', 'a.png'))
-    r = build(root, tasks=['sal', 'normals'])[0]
+    r = build(root, tasks=['sal', 'normals'], normals_mask=None)[0]
     np.testing.assert_array_equal(r['gt_sal'], [[0, 0, 1], [1, 0, 1]])
     # A map whose largest value is 1 (of 255) has no salient pixel: v / 255 > 0.5.
     assert (build(root, split='val', tasks=['sal'])[0]['gt_sal'] == 0).all()
@@ -244,12 +258,112 @@ def test_edges_from_semseg_without_labelmap(tmp_path):
     Image.fromarray(np.array([[1, 1, 2], [1, 1, 2], [3, 3, 3]], np.uint8)).save(
         osp.join(root, 'semseg', 'pascal-context', 'a.png')
     )
-    dataset = build(root, tasks=['edge'])
+    dataset = build(root, tasks=['edge'], edge_gt='label_boundaries')
     assert dataset.edge_source == 'semseg'
     assert dataset.get_data_info(0)['edge_path'].endswith(osp.join('pascal-context', 'a.png'))
     expected = np.array([[0, 1, 0], [1, 1, 1], [0, 0, 0]], np.uint8)
     np.testing.assert_array_equal(dataset[0]['gt_edge'], expected)
+    semseg = np.array([[1, 1, 2], [1, 1, 2], [3, 3, 3]])
+    default = build(root, tasks=['edge'])[0]['gt_edge']
+    np.testing.assert_array_equal(default, thin(laplacian_reference(semseg) != 0))
     np.testing.assert_array_equal(label_boundaries([[1, 1, 2], [1, 1, 2], [3, 3, 3]]), expected)
+
+
+def laplacian_reference(label):
+    """The 4-neighbour Laplacian with reflect-101 borders (OpenCV's default), written out."""
+    p = np.pad(np.asarray(label, np.float64), 1, mode='reflect')  # numpy's reflect = reflect-101
+    return p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4 * p[1:-1, 1:-1]
+
+
+def test_thinned_laplacian_edges_hand_computed():
+    # A vertical boundary: the Laplacian marks both sides (columns 2 and 3), thinning keeps one.
+    label = np.ones((5, 6), np.uint16)
+    label[:, 3:] = 2
+    band = np.zeros((5, 6), bool)
+    band[:, 2:4] = True
+    np.testing.assert_array_equal(laplacian_reference(label) != 0, band)
+    edges = thinned_laplacian_edges(label)
+    assert edges.dtype == np.uint8
+    assert (edges <= band).all()
+    np.testing.assert_array_equal(edges.sum(axis=1), np.ones(5))  # one pixel per row
+    assert (edges[:, 2] == 1).all() or (edges[:, 3] == 1).all()  # a straight line
+    # ASTMT's quirk, kept: where the neighbours' differences cancel (a ramp 1, 2, 3 with equal
+    # rows) the Laplacian is 0, so the middle column is no edge although its labels change.
+    ramp = np.tile(np.array([1, 2, 3]), (4, 1))
+    np.testing.assert_array_equal(laplacian_reference(ramp) != 0, np.tile([True, False, True], (4, 1)))
+    assert (thinned_laplacian_edges(ramp)[:, 1] == 0).all()
+    # A single label: no edge.
+    assert not thinned_laplacian_edges(np.full((4, 4), 7)).any()
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_thinned_laplacian_edges_against_reference(seed):
+    rng = np.random.default_rng(seed)
+    label = np.repeat(np.repeat(rng.integers(1, 460, (6, 8)), 5, axis=0), 4, axis=1)
+    label[rng.random(label.shape) < 0.05] = 431  # scattered single pixels
+    for dtype in (np.uint16, np.int32, np.float64):
+        edges = thinned_laplacian_edges(label.astype(dtype))
+        np.testing.assert_array_equal(edges, thin(laplacian_reference(label) != 0))
+
+
+def write_normals_sample(root, sample_id, labelmap, normals):
+    """Overwrite one sample's LabelMap .mat and distilled normals png in the release layout."""
+    scipy.io.savemat(
+        osp.join(root, 'pascal-context', 'trainval', f'{sample_id}.mat'),
+        {'LabelMap': np.asarray(labelmap, np.uint16)},
+    )
+    png = np.round((np.asarray(normals) + 1) * 127.5).astype(np.uint8)
+    Image.fromarray(png).save(osp.join(root, 'normals_distill', f'{sample_id}.png'))
+    return 2.0 * png.astype(np.float64) / 255.0 - 1.0
+
+
+def test_normals_masked_to_the_classes_shared_with_nyud(tmp_path):
+    root = str(tmp_path / 'P')
+    write_pascal_mt(root, ['a'], ['b'], size=(2, 4))
+    labelmap = np.array([[WALL, PERSON, TVMONITOR, CABINET], [SKY, GRASS, UNKNOWN, ACCORDION]])
+    rng = np.random.default_rng(3)
+    normals = rng.normal(size=(2, 4, 3))
+    normals /= np.linalg.norm(normals, axis=-1, keepdims=True)
+    decoded = write_normals_sample(root, 'a', labelmap, normals)
+    decoded /= np.linalg.norm(decoded, axis=-1, keepdims=True)
+    dataset = build(root, tasks=['normals'])
+    info = dataset.get_data_info(0)
+    assert info['normals_decoder'] == 'nyud_class_normals'
+    assert info['normals_labelmap_path'] == osp.join(root, 'pascal-context', 'trainval', 'a.mat')
+    gt = dataset[0]['gt_normals']
+    assert gt.dtype == np.float32 and gt.shape == (2, 4, 3)
+    expected = decoded.copy()
+    expected[1] = 0  # sky, grass, unknown, accordion: invalid (all-zero)
+    np.testing.assert_allclose(gt, expected, atol=1e-6)
+    # normals_mask=None: every decoded normal counts.
+    unmasked = build(root, tasks=['normals'], normals_mask=None)
+    assert 'normals_labelmap_path' not in unmasked.get_data_info(0)
+    np.testing.assert_allclose(unmasked[0]['gt_normals'], decoded, atol=1e-6)
+    # The function on its own.
+    np.testing.assert_allclose(mask_normals_to_nyud_classes(decoded, labelmap), expected, atol=1e-6)
+
+
+def test_normals_mask_frame_without_valid_classes_and_errors(tmp_path):
+    root = str(tmp_path / 'P')
+    write_pascal_mt(root, ['a', 'b'], ['c'], size=(3, 3))
+    normals = np.zeros((3, 3, 3))
+    normals[..., 2] = 1
+    write_normals_sample(root, 'a', np.full((3, 3), SKY), normals)
+    # Sky only: no valid normal, and no error (the png itself holds normals).
+    assert not build(root, tasks=['normals'])[0]['gt_normals'].any()
+    # A LabelMap of another size names the LabelMap file.
+    write_normals_sample(root, 'b', np.full((2, 3), WALL), normals)
+    with pytest.raises(BadAnnotationError, match=r'(?s)trainval/b\.mat: LabelMap size'):
+        build(root, tasks=['normals'])[1]
+    # No LabelMap at all: the mask needs it; the message says how to do without.
+    os.remove(osp.join(root, 'pascal-context', 'trainval', 'c.mat'))
+    with pytest.raises(FileNotFoundError, match=r'(?s)trainval/c\.mat.*normals_mask=None'):
+        build(root, split='val', tasks=['normals'])
+    build(root, split='val', tasks=['normals'], normals_mask=None)  # fine without the mask
+    with pytest.raises(ValueError, match='normals_mask must be'):
+        build(root, tasks=['normals'], normals_mask='all')
+    with pytest.raises(ValueError, match='edge_gt must be one of'):
+        build(root, tasks=['edge'], edge_gt='canny')
 
 
 def test_packed_batch_through_preprocessor(pascal_root):
