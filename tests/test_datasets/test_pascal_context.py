@@ -284,13 +284,17 @@ def test_thinned_laplacian_edges_hand_computed():
     np.testing.assert_array_equal(laplacian_reference(label) != 0, band)
     edges = thinned_laplacian_edges(label)
     assert edges.dtype == np.uint8
-    assert (edges <= band).all()
-    np.testing.assert_array_equal(edges.sum(axis=1), np.ones(5))  # one pixel per row
-    assert (edges[:, 2] == 1).all() or (edges[:, 3] == 1).all()  # a straight line
+    # Thinning the 2 x 5 band leaves a one-pixel line inside it: its left column less one end
+    # pixel (what scikit-image's thin, and so ASTMT's ground truth, gives).
+    expected = np.zeros((5, 6), np.uint8)
+    expected[1:, 2] = 1
+    np.testing.assert_array_equal(edges, expected)
     # ASTMT's quirk, kept: where the neighbours' differences cancel (a ramp 1, 2, 3 with equal
     # rows) the Laplacian is 0, so the middle column is no edge although its labels change.
     ramp = np.tile(np.array([1, 2, 3]), (4, 1))
-    np.testing.assert_array_equal(laplacian_reference(ramp) != 0, np.tile([True, False, True], (4, 1)))
+    np.testing.assert_array_equal(
+        laplacian_reference(ramp) != 0, np.tile([True, False, True], (4, 1))
+    )
     assert (thinned_laplacian_edges(ramp)[:, 1] == 0).all()
     # A single label: no edge.
     assert not thinned_laplacian_edges(np.full((4, 4), 7)).any()
