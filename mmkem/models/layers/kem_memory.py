@@ -41,6 +41,11 @@ from .tokens import check_tokens
 
 __all__ = ['KEMCore', 'TOPK_MODES', 'ETF_MODES', 'IMPLS']
 
+
+def _at_least_float32(x: Tensor) -> Tensor:
+    """``x`` in float32 if it is in half precision (float16, bfloat16), else unchanged."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
 TOPK_MODES = ('mask_logits', 'mask_probs')
 ETF_MODES = ('task_axis', 'feature')
 IMPLS = ('fast', 'plain')
@@ -280,7 +285,9 @@ class KEMCore(BaseModule):
     def _forward_plain(self, tokens, return_attention):
         x = torch.cat(list(tokens), dim=1)
         xn = self.norm_tokens(x)
-        logits = self._retrieve_logits_plain(xn, len(tokens))
+        # under autocast the logits come in half precision, where the top-k would choose among
+        # many ties: both softmaxes and the top-k run in at least float32
+        logits = _at_least_float32(self._retrieve_logits_plain(xn, len(tokens)))
         k = self._effective_topk(x.shape[1])
         keep = torch.zeros_like(logits, dtype=torch.bool)
         keep.scatter_(-1, logits.topk(k, dim=-1).indices, True)
@@ -288,11 +295,14 @@ class KEMCore(BaseModule):
             retrieve = logits.masked_fill(~keep, float('-inf')).softmax(-1)
         else:
             retrieve = logits.softmax(-1) * keep
-        memory = self._merge_heads(retrieve @ self._heads(self.v_r(xn)))  # (B, L, C)
+        values = self._heads(self.v_r(xn))
+        memory = self._merge_heads(retrieve.to(values.dtype) @ values)  # (B, L, C)
         memory_n = self.norm_memory(memory)
         q = self._heads(self.q_w(xn))
-        write = (q @ self._heads(self.k_w(memory_n)).mT * self.scale).softmax(-1)  # (B,H,N,L)
-        out = x + self.residual_weight * self._merge_heads(write @ self._heads(self.v_w(memory_n)))
+        write = _at_least_float32(q @ self._heads(self.k_w(memory_n)).mT * self.scale).softmax(-1)
+        values = self._heads(self.v_w(memory_n))
+        update = self._merge_heads(write.to(values.dtype) @ values)  # (B, N, C)
+        out = x + self.residual_weight * update
         outs = list(out.split([tok.shape[1] for tok in tokens], dim=1))
         attn = dict(retrieve=retrieve, write=write) if return_attention else None
         return outs, attn

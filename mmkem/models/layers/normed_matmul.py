@@ -36,6 +36,21 @@ __all__ = [
 ]
 
 
+def _float32_forward(forward):
+    """``torch.amp.custom_fwd(cast_inputs=float32)`` for CUDA and CPU autocast: under autocast
+    the Function runs in float32 with autocast off (its hand-written backward needs one dtype)."""
+    for device_type in ('cuda', 'cpu'):
+        forward = torch.amp.custom_fwd(forward, device_type=device_type, cast_inputs=torch.float32)
+    return forward
+
+
+def _float32_backward(backward):
+    """The matching ``torch.amp.custom_bwd``: the backward runs with the forward's autocast state."""
+    for device_type in ('cuda', 'cpu'):
+        backward = torch.amp.custom_bwd(backward, device_type=device_type)
+    return backward
+
+
 def tokens_matmul(x: Tensor, w: Tensor) -> Tensor:
     """``x @ w^T`` for tokens ``x`` (B, N, C) and ``w`` (J, C) or (B, J, C); returns (B, N, J).
 
@@ -139,12 +154,14 @@ class NormedMatmul(torch.autograd.Function):
     """
 
     @staticmethod
+    @_float32_forward
     def forward(ctx, x, mean, rstd, w, gamma, beta):
         out, xhat_w = _folded_logits(x, mean, rstd, w, gamma, beta)
         ctx.save_for_backward(x, mean, rstd, w, gamma, beta, xhat_w)
         return out
 
     @staticmethod
+    @_float32_backward
     @once_differentiable
     def backward(ctx, grad):
         x, mean, rstd, w, gamma, beta, xhat_w = ctx.saved_tensors
@@ -227,6 +244,7 @@ class WriteBroadcast(torch.autograd.Function):
     """
 
     @staticmethod
+    @_float32_forward
     def forward(ctx, x, mean, rstd, w, c, v, gamma, beta, num_heads, slot):
         logits, xhat_w = _folded_logits(x, mean, rstd, w, gamma, beta)
         if c is not None:
@@ -238,6 +256,7 @@ class WriteBroadcast(torch.autograd.Function):
         return out, a
 
     @staticmethod
+    @_float32_backward
     @once_differentiable
     def backward(ctx, grad_out, grad_a):
         x, mean, rstd, w, v, gamma, beta, xhat_w, a = ctx.saved_tensors
