@@ -34,6 +34,7 @@ def _loadmat(*args, **kwargs):
 
     return scipy.io.loadmat(*args, **kwargs)
 
+
 #: The 20 PASCAL VOC classes and background: train ids 0..20 of ``semseg/pascal-context``.
 # fmt: off
 PASCAL_CONTEXT_CLASSES = (

@@ -54,7 +54,13 @@ def test_tiny_grid_and_its_summaries():
     fits = fit_exponents(results, ['copy', 'kem', 'cross_attention'], [8])
     assert set(fits) == {'copy@d=8', 'kem@d=8'}  # cross-attention: one size only
     ratios = ratios_at_each_size(results, [8, 16], [8], memory=False)
-    assert set(ratios[0]) == {'n_s', 'd', 'ca_over_kem', 'kem_fwd_over_copy', 'kem_fwd_gflops_per_s'}
+    assert set(ratios[0]) == {
+        'n_s',
+        'd',
+        'ca_over_kem',
+        'kem_fwd_over_copy',
+        'kem_fwd_gflops_per_s',
+    }
     assert set(ratios[1]) == {'n_s', 'd', 'kem_fwd_over_copy', 'kem_fwd_gflops_per_s'}
     assert format_ratios(dict(n_s=8, d=8, ca_over_kem=0.5, kem_mem_below_ca=True)) == (
         'n_s=8, d=8, ca_over_kem=0.50, kem_mem_below_ca=True'

@@ -92,7 +92,9 @@ def main():
     print('\ntime exponent in n_s (fwd+bwd, log-log fit):')
     for key, value in fits.items():
         print(f'  {key:<28}{value:6.2f}')
-    print('\nratios at each size: cross_attention / kem (fwd+bwd), kem fwd / copy fwd, kem fwd GFLOP/s')
+    print(
+        '\nratios at each size: cross_attention / kem (fwd+bwd), kem fwd / copy fwd, kem fwd GFLOP/s'
+    )
     ratios = ratios_at_each_size(results, args.ns, args.dims, memory=not args.no_memory)
     for row in ratios:
         print('  ' + format_ratios(row))

@@ -46,6 +46,7 @@ def _at_least_float32(x: Tensor) -> Tensor:
     """``x`` in float32 if it is in half precision (float16, bfloat16), else unchanged."""
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
+
 TOPK_MODES = ('mask_logits', 'mask_probs')
 ETF_MODES = ('task_axis', 'feature')
 IMPLS = ('fast', 'plain')

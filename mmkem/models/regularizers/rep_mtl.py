@@ -81,7 +81,6 @@ def task_saliency(
     return torch.stack(saliencies)
 
 
-
 def _saliency(loss, shared, create_graph, loss_scale, out_dtype):
     """dL/dZ as ``d(loss * loss_scale)/dZ / loss_scale`` in ``out_dtype``, or None."""
     scaled = loss * loss_scale if loss_scale != 1.0 else loss

@@ -134,9 +134,7 @@ class MultiTaskSegmentor(MultiTaskInferenceMixin, BaseSegmentor):
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if amp_non_finite_patience < 0:
-            raise ValueError(
-                f'amp_non_finite_patience must be >= 0, got {amp_non_finite_patience}'
-            )
+            raise ValueError(f'amp_non_finite_patience must be >= 0, got {amp_non_finite_patience}')
         self.amp_non_finite_patience = amp_non_finite_patience
         self._fp16_forward = False
         self._non_finite_steps = 0
