@@ -93,7 +93,8 @@ def main():
     for key, value in fits.items():
         print(f'  {key:<28}{value:6.2f}')
     print(
-        '\nratios at each size: cross_attention / kem (fwd+bwd), kem fwd / copy fwd, kem fwd GFLOP/s'
+        '\nratios at each size: cross_attention / kem (fwd+bwd), kem fwd / copy fwd, '
+        'kem fwd GFLOP/s'
     )
     ratios = ratios_at_each_size(results, args.ns, args.dims, memory=not args.no_memory)
     for row in ratios:

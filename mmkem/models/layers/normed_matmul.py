@@ -45,7 +45,7 @@ def _float32_forward(forward):
 
 
 def _float32_backward(backward):
-    """The matching ``torch.amp.custom_bwd``: the backward runs with the forward's autocast state."""
+    """The matching ``torch.amp.custom_bwd``: the backward runs in the forward's autocast state."""
     for device_type in ('cuda', 'cpu'):
         backward = torch.amp.custom_bwd(backward, device_type=device_type)
     return backward
