@@ -217,7 +217,8 @@ def install_commands(venv, bundle, missing, have_mmcv_ops, torch_version, jobs):
         sdist = osp.join(bundle, 'src', 'mmcv-2.1.0.tar.gz')
         env = dict(CUDA_VISIBLE_DEVICES='', MMCV_WITH_OPS='1', FORCE_CUDA='0', MAX_JOBS=str(jobs))
         build = [py, '-m', 'pip', 'wheel', '--disable-pip-version-check', '--no-index',
-                 '--no-deps', '--no-build-isolation', '--no-cache-dir', '-w', built, sdist]  # fmt: skip
+                 '--no-deps', '--no-build-isolation', '--no-cache-dir',
+                 '-w', built, sdist]  # fmt: skip
         have_wheel = osp.isdir(built) and any(f.endswith('.whl') for f in os.listdir(built))
         if not have_wheel:  # a rerun on the same machine reuses the wheel built for its torch
             commands.append(('build mmcv 2.1.0 CPU ops (GPU hidden)', env, build))

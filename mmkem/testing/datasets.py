@@ -26,12 +26,12 @@ __all__ = [
 ]
 
 
-
 def _savemat(*args, **kwargs):
     """``scipy.io.savemat``, imported on first use (only the PASCAL writers need scipy)."""
     import scipy.io
 
     scipy.io.savemat(*args, **kwargs)
+
 
 def write_tiny_nyud(
     root: str,
