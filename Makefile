@@ -28,8 +28,8 @@ test: lint
 	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
 
 # No environment needed: the GPU check sets up its own from the bundle (docs/gpu.md).
-gpu-bundle:
-	python3 tools/gpu_check.py prepare
+gpu-bundle: env
+	$(PYTHON) tools/gpu_check.py prepare
 
 gpu-check:
 	bash tools/gpu_check.sh $(GPU_CHECK_OUT)

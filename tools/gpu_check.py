@@ -2,7 +2,7 @@
 
 Two steps, on two machines (standard library only: it runs before anything is installed):
 
-    python tools/gpu_check.py prepare            # here, with the package index: the bundle
+    python tools/gpu_check.py prepare            # here (mmkem's env), with the package index
     bash tools/gpu_check.sh [OUT_DIR]            # there (= python3 tools/gpu_check.py run)
 
 ``prepare`` downloads into ``.gpu_check/`` (git-ignored; carry it with the working tree) the
@@ -105,7 +105,10 @@ def download_commands(bundle, python=sys.executable, find_links=None, only=None)
     if wanted:
         commands.append(pip + wheel_args + platforms + ['-d', osp.join(bundle, 'wheels')] + wanted)
     if only is None or MMCV in only:
-        commands.append(pip + ['--no-binary=:all:', '-d', osp.join(bundle, 'src'), MMCV])
+        # pip reads an sdist's metadata by running its setup, which imports torch: without build
+        # isolation, in this interpreter (prepare runs in mmkem's environment)
+        sdist = ['--no-binary=:all:', '--no-build-isolation', '-d', osp.join(bundle, 'src'), MMCV]
+        commands.append(pip + sdist)
     return commands
 
 
