@@ -17,11 +17,16 @@ Two implementations of the same equations are kept, selected by ``impl``:
   LayerNorm of ``F`` is folded into those matmuls through per-token mean and inverse std (so the
   normalised tokens are never stored), and values are projected only for the ``L k`` selected
   tokens.
-  What remains over all tokens is a few passes of ``O(L n_s d)``: the module is memory-bandwidth
-  bound. Channel-first token views (``feat.flatten(2).mT``) are consumed and produced in place, so
-  the callers never transpose a feature map. Its backward is hand-written and once differentiable
-  (:class:`~mmkem.models.layers.NormedMatmul`): second-order gradients through the memory need
-  ``'plain'``.
+  What remains over all tokens is the LayerNorm statistics and three skinny matmuls of
+  ``O(L n_s d)`` (retrieve logits, write logits, output), each one GEMM per sample with the token
+  axis contiguous. Channel-first token views (``feat.flatten(2).mT``) are consumed and produced in
+  place, so the callers never transpose a feature map. The backward is hand-written and once
+  differentiable (:class:`~mmkem.models.layers.WriteBroadcast`,
+  :class:`~mmkem.models.layers.NormedMatmul`, :class:`~mmkem.models.layers.GatherRows`):
+  under ``'mask_logits'`` only the ``k`` selected retrieve logits of each slot have a gradient, so
+  the logits of all tokens are computed without autograd and the selected ones again from their
+  gathered rows; the write's backward and the rows' gradients fill one token-sized buffer. Second-
+  order gradients through the memory need ``'plain'``.
 """
 
 import math
