@@ -136,8 +136,8 @@ def flops(name, n_s, d, settings: NeckBenchmarkSettings):
     paper_kem = 4 * slots * n_s * d + 3 * n_s * d * d + 3 * slots * d * d
     paper_ca = 2 * n_s * n_s * d + 3 * n_s * d * d
     # fast form: retrieve logits, write logits and the (block-diagonal) output over all tokens;
-    # slot side: R W_qr, the two folds, values of the L*k selected tokens, W_kw, W_vw
-    kem = 3 * n_s * d * heads * slots + slots * d * d * (5 + k)
+    # slot side: R W_qr, the two folds, W_vr on the weighted selected tokens, W_kw, W_vw
+    kem = 3 * n_s * d * heads * slots + 6 * slots * d * d
     if name == 'copy':
         return 0, 0
     if name == 'cross_attention':

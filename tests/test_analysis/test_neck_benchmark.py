@@ -29,7 +29,7 @@ def test_flops():
     s = NeckBenchmarkSettings(batch=2, num_slots=20, topk=3, num_heads=1)
     n, d = 1024, 256
     paper_kem = 4 * 20 * n * d + 3 * n * d * d + 3 * 20 * d * d
-    kem = 3 * n * d * 20 + 20 * d * d * (5 + 3)
+    kem = 3 * n * d * 20 + 6 * 20 * d * d
     assert flops('kem', n, d, s) == (2 * 2 * paper_kem, 2 * 2 * kem)
     ca = 2 * n * n * d + 3 * n * d * d
     assert flops('cross_attention', n, d, s) == (4 * ca, 4 * ca)

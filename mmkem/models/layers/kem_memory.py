@@ -404,12 +404,17 @@ class KEMCore(BaseModule):
         else:
             top_weights = (top_logits - logits.logsumexp(dim=1, keepdim=True)).exp()
         selected = self.norm_tokens(selected).view(batch, k, heads, slots, self.embed_dims)
-        w_v = self.v_r.weight.view(heads, dh, self.embed_dims)
-        values = torch.einsum('bkhlc,hdc->bkhld', selected, w_v)
-        if self.v_r.bias is not None:
-            values = values + self.v_r.bias.view(heads, 1, dh)
         weights = top_weights.view(batch, k, heads, slots)
-        memory = torch.einsum('bkhl,bkhld->blhd', weights, values).flatten(-2)  # (B, L, C)
+        # R^ = P (LN(F) W_vr)^T: the weights first (sum_k w_k LN(f_k)) W_vr^T, one C x C product
+        # per slot instead of one per selected token
+        mixed = torch.einsum('bkhl,bkhlc->blhc', weights, selected)
+        w_v = self.v_r.weight.view(heads, dh, self.embed_dims)
+        memory = torch.einsum('blhc,hdc->blhd', mixed, w_v)
+        if self.v_r.bias is not None:
+            memory = memory + weights.sum(1).transpose(1, 2).unsqueeze(-1) * self.v_r.bias.view(
+                heads, dh
+            )
+        memory = memory.flatten(-2)  # (B, L, C)
 
         # Write (eq. 2): fold the slot-side keys into the write-query projection
         memory_n = self.norm_memory(memory)
