@@ -132,7 +132,7 @@ def build(name, d, settings: NeckBenchmarkSettings):
 
 def flops(name, n_s, d, settings: NeckBenchmarkSettings):
     """Analytical forward FLOPs (2 per multiply-add) for the whole batch: (paper, actual)."""
-    b, slots, k, heads = settings.batch, settings.num_slots, settings.topk, settings.num_heads
+    b, slots, heads = settings.batch, settings.num_slots, settings.num_heads
     paper_kem = 4 * slots * n_s * d + 3 * n_s * d * d + 3 * slots * d * d
     paper_ca = 2 * n_s * n_s * d + 3 * n_s * d * d
     # fast form: retrieve logits, write logits and the (block-diagonal) output over all tokens;
