@@ -440,10 +440,10 @@ def run(args):
     for name, env, argv in commands:
         if not steps.run(name, argv, 300, env) and not args.dry_run:
             break
-        if name == 'install bundle wheels' and not args.dry_run and write_scipy_stubs(venv, py):
+    else:
+        if not args.dry_run and write_scipy_stubs(venv, py):
             steps.rows.append(dict(step='scipy stand-ins', status='ok', seconds=0.0,
                                    detail='scipy missing: the 3 names mmseg imports'))  # fmt: skip
-    else:
         if steps.run(
             'import mmkem', [py, '-c', 'import mmkem, mmcv.ops; print(mmkem.__file__)'], 60
         ):
