@@ -4,7 +4,7 @@ import warnings
 from typing import Optional
 
 import torch
-from mmengine.dist import all_gather_object, get_rank, get_world_size
+from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
@@ -25,8 +25,7 @@ class RNGStateHook(Hook):
     from the seed instead of continuing, and the run diverges. This hook
 
     - adds ``checkpoint['rng_state']`` (torch's CPU state and, with CUDA, every device's) when a
-      checkpoint is saved; in a distributed run every process's state, gathered (``per_rank``),
-      since each process draws its own stream (dropout masks differ between GPUs),
+      checkpoint is saved (by the first process: mmengine saves on it only),
     - restores it before the first iteration after a resume (only when the run continues at the
       checkpoint's own iteration, so ``load_from`` for fine-tuning leaves the RNG alone; at that
       point the replayed data loader has drawn its batch already, with the numpy state the
@@ -37,8 +36,11 @@ class RNGStateHook(Hook):
 
     The states are restored from CPU copies: ``Runner.resume`` loads a checkpoint with
     ``map_location`` on the training device, so on a GPU they arrive as CUDA tensors, which
-    ``torch.set_rng_state`` rejects. A checkpoint of a run with another number of processes
-    restores only what it can (rank ``r``'s state if it has one, else none) and says so.
+    ``torch.set_rng_state`` rejects. A distributed run restores process ``r``'s own state if the
+    checkpoint holds ``per_rank`` states; mmkem's checkpoints hold the first process's only
+    (gathering the others' would need a collective in a hook mmengine calls on the first process
+    alone), so a distributed resume leaves the streams alone and says so: giving every process the
+    first one's stream would make their dropout masks equal.
 
     With it, ``tools/train.py --resume`` after a kill gives bit-identical weights on the same
     machine (tested on CPU; on a GPU the kernels themselves are not bit-reproducible unless
@@ -70,12 +72,9 @@ class RNGStateHook(Hook):
             torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Store torch's RNG state in ``checkpoint['rng_state']`` (every process's, gathered, in a
-        distributed run; all processes call this hook, only the first writes the file)."""
-        state = self._get_state()
-        if get_world_size() > 1:
-            state = dict(state, per_rank=all_gather_object(state))
-        checkpoint['rng_state'] = state
+        """Store torch's RNG state in ``checkpoint['rng_state']`` (mmengine calls this hook on the
+        first process only, so it must not communicate)."""
+        checkpoint['rng_state'] = self._get_state()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Keep this process's RNG state from the checkpoint until training continues."""
@@ -111,9 +110,9 @@ def _cpu_byte_tensor(state) -> torch.Tensor:
 def _state_of_this_rank(state: dict) -> Optional[dict]:
     """The entry of a saved ``rng_state`` that this process restores, or None with a warning.
 
-    A checkpoint of a distributed run holds ``per_rank`` states: process ``r`` continues
-    ``per_rank[r]``. A checkpoint of one process restores on a single process only: giving every
-    process the same stream would make their dropout masks equal.
+    A checkpoint with ``per_rank`` states (one per process) gives process ``r`` ``per_rank[r]``;
+    one without restores on a single process only: giving every process the same stream would make
+    their dropout masks equal.
     """
     rank, world_size = get_rank(), get_world_size()
     per_rank = state.get('per_rank')
