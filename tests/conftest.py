@@ -26,3 +26,16 @@ def _seed_everything():
     np.random.seed(0)
     torch.manual_seed(0)
     yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` are skipped, saying why, where torch sees no CUDA device."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(
+        reason='needs a CUDA device (torch.cuda.is_available() is False); on a GPU machine run '
+        'them with tools/gpu_check.sh or pytest -m cuda'
+    )
+    for item in items:
+        if 'cuda' in item.keywords:
+            item.add_marker(skip)

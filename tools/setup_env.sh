@@ -5,6 +5,8 @@
 #   bash tools/setup_env.sh            # environment in $MMKEM_VENV (default ~/.venvs/mmkem)
 #   MMKEM_VENV=/path/to/venv bash tools/setup_env.sh
 #   MMKEM_VENV=system bash tools/setup_env.sh   # install into the current python instead
+#   MMKEM_TORCH=system bash tools/setup_env.sh  # keep the installed torch (>= 2.1, < 2.14), e.g.
+#                                               # a GPU machine's CUDA build, instead of the pin
 #
 # Order matters (see requirements.txt): torch + torchvision + setuptools in one pip call (torch >= 2.13
 # needs setuptools >= 77.0.3 and an older pin silently downgrades torch), then mmcv 2.1.0 built from
@@ -14,7 +16,9 @@
 #
 # The mmcv wheel is kept in $MMKEM_CACHE/wheels/torch-<version>/ so that a rebuilt environment reuses
 # it, and only a wheel built against the installed torch is ever installed: pip's own cache keys wheels
-# by name only, so it is bypassed (--no-cache-dir).
+# by name only, so it is bypassed (--no-cache-dir). mmcv is built with the GPU hidden
+# (CUDA_VISIBLE_DEVICES=): its setup compiles CUDA kernels whenever it sees a GPU, FORCE_CUDA=0 does
+# not stop it, and mmkem needs only the CPU ops. A GPU machine without network: tools/gpu_check.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,6 +41,18 @@ else
     PY="$VENV/bin/python"
 fi
 PIP=("$PY" -m pip --disable-pip-version-check)
+
+have_torch="$("$PY" -c 'import torch, torchvision; print(torch.__version__.split("+")[0])' 2>/dev/null || true)"
+if [ "${MMKEM_TORCH:-pinned}" = system ]; then
+    # The tested range: mmcv 2.1.0 compiles against torch <= 2.13 (2.14 headers need C++20).
+    if ! "$PY" -c "import sys, torch; v = tuple(int(p) for p in torch.__version__.split('+')[0].split('.')[:2]); sys.exit(not (2, 1) <= v < (2, 14))" 2>/dev/null; then
+        say "MMKEM_TORCH=system needs an installed torch >= 2.1, < 2.14 with torchvision (found: ${have_torch:-none})"
+        exit 1
+    fi
+    TORCH_VERSION="$have_torch"
+    TORCHVISION_VERSION="$("$PY" -c 'import torchvision; print(torchvision.__version__.split("+")[0])')"
+    say "keeping the installed torch $TORCH_VERSION (MMKEM_TORCH=system)"
+fi
 
 # The fingerprint of what this script installs: when it matches the stamp and the imports work, done.
 FINGERPRINT="$(cat "$ROOT/tools/setup_env.sh" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/tests.txt" \
@@ -101,7 +117,7 @@ if ! mmcv_ok; then
         say "This takes about 15 minutes on 2 cores: PyPI has no CPU wheel of mmcv $MMCV_VERSION for this"
         say "torch, and mmsegmentation needs its compiled ops. It is done once; the wheel is kept in $wheel_dir."
         log="$wheel_dir/build.log"
-        (cd /tmp && MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "${PIP[@]}" wheel -v \
+        (cd /tmp && CUDA_VISIBLE_DEVICES= MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "${PIP[@]}" wheel -v \
             --no-build-isolation --no-cache-dir --no-deps "mmcv==$MMCV_VERSION" -w "$wheel_dir" >"$log" 2>&1) &
         build_pid=$!
         t0=$(date +%s)

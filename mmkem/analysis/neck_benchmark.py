@@ -32,6 +32,7 @@ __all__ = [
     'HEADER',
     'MODULES',
     'Copy',
+    'cuda_peak_memory_mb',
     'NeckBenchmarkSettings',
     'build',
     'fit_exponents',
@@ -68,7 +69,9 @@ class NeckBenchmarkSettings:
         num_vertices (int): ETF vertices of SKEM's ``'feature'`` reading. Defaults to 8.
         repeats (int): Minimum timed runs, best kept. Defaults to 3.
         baseline_repeats (int): The same for cross-attention. Defaults to 1.
-        memory (bool): Measure the peak memory (a profiled extra run). Defaults to True.
+        memory (bool): Measure the peak memory (a profiled extra run on CPU, the allocator's
+            peak on CUDA). Defaults to True.
+        device (str): Where the modules run, ``'cpu'`` or ``'cuda'``. Defaults to ``'cpu'``.
     """
 
     batch: int = 2
@@ -80,6 +83,7 @@ class NeckBenchmarkSettings:
     repeats: int = 3
     baseline_repeats: int = 1
     memory: bool = True
+    device: str = 'cpu'
 
 
 def spatial(n_s, num_tasks):
@@ -92,10 +96,23 @@ def spatial(n_s, num_tasks):
 
 
 class Copy(torch.nn.Module):
-    """The reference: a copy of the input maps (what a bandwidth-bound neck is measured against)."""
+    """The reference: a copy of the input maps (what a bandwidth-bound neck is measured against).
+
+    Without autograd (the forward timing) the maps are copied into buffers allocated on the first
+    call, so the reference pays for reading and writing the maps only, not for fresh pages of a
+    new allocation; with autograd it returns clones.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._buffers_out: List[torch.Tensor] = []
 
     def forward(self, feats):
-        return [feat.clone() for feat in feats]
+        if torch.is_grad_enabled():
+            return [feat.clone() for feat in feats]
+        if [b.shape for b in self._buffers_out] != [f.shape for f in feats]:
+            self._buffers_out = [torch.empty_like(f) for f in feats]
+        return [buf.copy_(feat) for buf, feat in zip(self._buffers_out, feats)]
 
 
 def build(name, d, settings: NeckBenchmarkSettings):
@@ -115,12 +132,12 @@ def build(name, d, settings: NeckBenchmarkSettings):
 
 def flops(name, n_s, d, settings: NeckBenchmarkSettings):
     """Analytical forward FLOPs (2 per multiply-add) for the whole batch: (paper, actual)."""
-    b, slots, k, heads = settings.batch, settings.num_slots, settings.topk, settings.num_heads
+    b, slots, heads = settings.batch, settings.num_slots, settings.num_heads
     paper_kem = 4 * slots * n_s * d + 3 * n_s * d * d + 3 * slots * d * d
     paper_ca = 2 * n_s * n_s * d + 3 * n_s * d * d
     # fast form: retrieve logits, write logits and the (block-diagonal) output over all tokens;
-    # slot side: R W_qr, the two folds, values of the L*k selected tokens, W_kw, W_vw
-    kem = 3 * n_s * d * heads * slots + slots * d * d * (5 + k)
+    # slot side: R W_qr, the two folds, W_vr on the weighted selected tokens, W_kw, W_vw
+    kem = 3 * n_s * d * heads * slots + 6 * slots * d * d
     if name == 'copy':
         return 0, 0
     if name == 'cross_attention':
@@ -133,9 +150,22 @@ def flops(name, n_s, d, settings: NeckBenchmarkSettings):
     return 2 * b * paper_kem, 2 * b * kem
 
 
-def timed(fn, repeats, min_total_s=0.5, max_runs=30):
+def timed(fn, repeats, min_total_s=0.5, max_runs=30, device=None):
     """Best wall time of at least ``repeats`` runs, more (up to ``max_runs``) for fast calls."""
-    return float(time_call(fn, repeats, warmup=1, min_total_s=min_total_s, max_runs=max_runs).best)
+    timings = time_call(
+        fn, repeats, warmup=1, device=device, min_total_s=min_total_s, max_runs=max_runs
+    )
+    return float(timings.best)
+
+
+def cuda_peak_memory_mb(fn, device):
+    """Peak bytes allocated on a CUDA ``device`` above the starting point while ``fn`` runs."""
+    torch.cuda.synchronize(device)
+    start = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    fn()
+    torch.cuda.synchronize(device)
+    return (torch.cuda.max_memory_allocated(device) - start) / 2**20
 
 
 def peak_memory_mb(fn):
@@ -158,10 +188,13 @@ def run_one(name, n_s, d, settings: NeckBenchmarkSettings) -> dict:
     """Time and measure one module at one size: the entries of ``results.json``'s results."""
     h, w = spatial(n_s, settings.num_tasks)
     batch, num_tasks = settings.batch, settings.num_tasks
+    device = settings.device
     torch.manual_seed(0)
-    module = build(name, d, settings)
-    feats = [torch.randn(batch, d, h, w, requires_grad=True) for _ in range(num_tasks)]
-    grads = [torch.randn(batch, d, h, w) for _ in range(num_tasks)]
+    module = build(name, d, settings).to(device)
+    feats = [
+        torch.randn(batch, d, h, w, device=device, requires_grad=True) for _ in range(num_tasks)
+    ]
+    grads = [torch.randn(batch, d, h, w, device=device) for _ in range(num_tasks)]
 
     def forward():
         with torch.no_grad():
@@ -176,11 +209,18 @@ def run_one(name, n_s, d, settings: NeckBenchmarkSettings) -> dict:
 
     repeats = settings.baseline_repeats if name == 'cross_attention' else settings.repeats
     result = dict(module=name, n_s=n_s, d=d, batch=batch, spatial=[h, w])
-    result['fwd_s'] = timed(forward, repeats)
-    result['fwd_bwd_s'] = timed(forward_backward, repeats)
-    result['peak_mem_mb'] = peak_memory_mb(forward_backward) if settings.memory else float('nan')
+    sync = device if device.startswith('cuda') else None
+    result['fwd_s'] = timed(forward, repeats, device=sync)
+    result['fwd_bwd_s'] = timed(forward_backward, repeats, device=sync)
+    if not settings.memory:
+        result['peak_mem_mb'] = float('nan')
+    elif sync:
+        result['peak_mem_mb'] = cuda_peak_memory_mb(forward_backward, device)
+    else:
+        result['peak_mem_mb'] = peak_memory_mb(forward_backward)
     result['input_mb'] = num_tasks * batch * d * h * w * 4 / 2**20
     result['flops_paper'], result['flops_actual'] = flops(name, n_s, d, settings)
+    result['fwd_gflops_per_s'] = result['flops_actual'] / result['fwd_s'] / 1e9
     return result
 
 
@@ -240,8 +280,9 @@ def fit_exponents(results, modules, dims) -> Dict[str, float]:
 
 
 def ratios_at_each_size(results, ns, dims, memory: bool = True) -> List[dict]:
-    """Per (n_s, d): cross_attention / kem (fwd+bwd), kem fwd / copy fwd, and whether KEM's peak
-    memory is below cross-attention's (with ``memory``), where both were measured."""
+    """Per (n_s, d): cross_attention / kem (fwd+bwd), kem fwd / copy fwd, the GFLOP/s of KEM's
+    forward (its actual FLOPs over its time), and whether KEM's peak memory is below
+    cross-attention's (with ``memory``), where measured."""
     ratios = []
     for d in dims:
         for n_s in ns:
@@ -255,6 +296,8 @@ def ratios_at_each_size(results, ns, dims, memory: bool = True) -> List[dict]:
                     )
             if 'kem' in get and 'copy' in get:
                 row['kem_fwd_over_copy'] = get['kem']['fwd_s'] / get['copy']['fwd_s']
+            if 'kem' in get:
+                row['kem_fwd_gflops_per_s'] = get['kem']['fwd_gflops_per_s']
             ratios.append(row)
     return ratios
 
@@ -291,9 +334,11 @@ def plot(results, modules, dims, path):
 def write_results(path: str, results, fits, ratios, args: dict) -> None:
     """Write ``results.json``: the machine and the date (``meta``, with the command's ``args``),
     the results, the exponents and the ratios."""
+    device = args.get('device') or 'cpu'
     meta = dict(
         date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
         torch=torch.__version__,
+        device=torch.cuda.get_device_name(device) if device.startswith('cuda') else 'cpu',
         threads=torch.get_num_threads(),
         cpu=platform.processor() or platform.machine(),
         cpu_count=os.cpu_count(),

@@ -15,7 +15,6 @@ import cv2
 import mmcv
 import mmengine.fileio as fileio
 import numpy as np
-import scipy.io
 from mmseg.registry import DATASETS
 
 from mmkem.visualization.colorize import voc_palette
@@ -41,6 +40,14 @@ __all__ = [
     'mask_normals_to_nyud_classes',
     'thinned_laplacian_edges',
 ]
+
+
+def _loadmat(*args, **kwargs):
+    """``scipy.io.loadmat``, imported on first use: only PASCAL's .mat files need scipy."""
+    import scipy.io
+
+    return scipy.io.loadmat(*args, **kwargs)
+
 
 #: The 20 PASCAL VOC classes and background: train ids 0..20 of ``semseg/pascal-context``.
 # fmt: off
@@ -143,7 +150,7 @@ def decode_pascal_part(
         mat = source
     else:
         stream = io.BytesIO(source) if isinstance(source, bytes) else source
-        mat = scipy.io.loadmat(stream, squeeze_me=True, struct_as_record=False)
+        mat = _loadmat(stream, squeeze_me=True, struct_as_record=False)
     if 'anno' not in mat:
         raise ValueError(f'{name}: expected a Pascal-Part struct "anno"; keys: {sorted(mat)}')
     anno = mat['anno']
@@ -195,7 +202,7 @@ def label_boundaries(label: np.ndarray) -> np.ndarray:
 @register_annotation_decoder('pascal_part')
 def _pascal_part_decoder(content: bytes, path: str, results: dict) -> np.ndarray:
     try:
-        mat = scipy.io.loadmat(io.BytesIO(content), squeeze_me=True, struct_as_record=False)
+        mat = _loadmat(io.BytesIO(content), squeeze_me=True, struct_as_record=False)
     except Exception as err:  # scipy raises several types for broken files
         raise ValueError(f'{path}: cannot read the .mat file ({err})') from err
     return decode_pascal_part(mat, image_shape(results), name=path)
@@ -234,7 +241,7 @@ def thinned_laplacian_edges(label: np.ndarray) -> np.ndarray:
 def _label_map(content: bytes, path: str) -> np.ndarray:
     """The (H, W) label map of a PASCAL-Context ``.mat`` (``LabelMap``) or of a label ``.png``."""
     if osp.splitext(path)[1].lower() == '.mat':
-        mat = scipy.io.loadmat(io.BytesIO(content))
+        mat = _loadmat(io.BytesIO(content))
         if 'LabelMap' not in mat:
             raise ValueError(f'{path}: expected a "LabelMap" variable; keys: {sorted(mat)}')
         return mat['LabelMap']

@@ -11,7 +11,6 @@ from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
-import scipy.io
 from mmcv import imwrite
 from PIL import Image
 
@@ -25,6 +24,13 @@ __all__ = [
     'write_pascal_part_mat',
     'write_tiny_nyud',
 ]
+
+
+def _savemat(*args, **kwargs):
+    """``scipy.io.savemat``, imported on first use (only the PASCAL writers need scipy)."""
+    import scipy.io
+
+    scipy.io.savemat(*args, **kwargs)
 
 
 def write_tiny_nyud(
@@ -104,7 +110,7 @@ def write_pascal_part_mat(path: str, imname: str, objects: Sequence[tuple]) -> N
     anno = np.zeros((1, 1), dtype=[('imname', 'O'), ('objects', 'O')])
     anno[0, 0]['imname'] = imname
     anno[0, 0]['objects'] = objs
-    scipy.io.savemat(path, {'anno': anno})
+    _savemat(path, {'anno': anno})
 
 
 def write_pascal_mt(
@@ -164,7 +170,7 @@ def write_pascal_mt(
             osp.join(root, 'normals_distill', f'{sample_id}.png')
         )
         if labelmap:
-            scipy.io.savemat(
+            _savemat(
                 osp.join(root, 'pascal-context', 'trainval', f'{sample_id}.mat'),
                 {'LabelMap': (semseg.astype(np.uint16) * 3 + 1)},
             )

@@ -29,7 +29,7 @@ def test_flops():
     s = NeckBenchmarkSettings(batch=2, num_slots=20, topk=3, num_heads=1)
     n, d = 1024, 256
     paper_kem = 4 * 20 * n * d + 3 * n * d * d + 3 * 20 * d * d
-    kem = 3 * n * d * 20 + 20 * d * d * (5 + 3)
+    kem = 3 * n * d * 20 + 6 * 20 * d * d
     assert flops('kem', n, d, s) == (2 * 2 * paper_kem, 2 * 2 * kem)
     ca = 2 * n * n * d + 3 * n * d * d
     assert flops('cross_attention', n, d, s) == (4 * ca, 4 * ca)
@@ -54,8 +54,14 @@ def test_tiny_grid_and_its_summaries():
     fits = fit_exponents(results, ['copy', 'kem', 'cross_attention'], [8])
     assert set(fits) == {'copy@d=8', 'kem@d=8'}  # cross-attention: one size only
     ratios = ratios_at_each_size(results, [8, 16], [8], memory=False)
-    assert set(ratios[0]) == {'n_s', 'd', 'ca_over_kem', 'kem_fwd_over_copy'}
-    assert set(ratios[1]) == {'n_s', 'd', 'kem_fwd_over_copy'}
+    assert set(ratios[0]) == {
+        'n_s',
+        'd',
+        'ca_over_kem',
+        'kem_fwd_over_copy',
+        'kem_fwd_gflops_per_s',
+    }
+    assert set(ratios[1]) == {'n_s', 'd', 'kem_fwd_over_copy', 'kem_fwd_gflops_per_s'}
     assert format_ratios(dict(n_s=8, d=8, ca_over_kem=0.5, kem_mem_below_ca=True)) == (
         'n_s=8, d=8, ca_over_kem=0.50, kem_mem_below_ca=True'
     )

@@ -68,6 +68,7 @@ def parse_args():
     parser.add_argument('--baseline-repeats', type=int, default=1)
     parser.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory runs')
+    parser.add_argument('--device', default='cpu', help="'cpu' (default) or 'cuda'")
     parser.add_argument('--out', default='work_dirs/benchmark_necks')
     return parser.parse_args()
 
@@ -80,7 +81,7 @@ def main():
     settings = NeckBenchmarkSettings(
         batch=args.batch, num_tasks=args.num_tasks, num_slots=args.num_slots, topk=args.topk,
         num_heads=args.num_heads, num_vertices=args.num_vertices, repeats=args.repeats,
-        baseline_repeats=args.baseline_repeats, memory=not args.no_memory,
+        baseline_repeats=args.baseline_repeats, memory=not args.no_memory, device=args.device,
     )  # fmt: skip
     print(HEADER)
     results = run_benchmark(
@@ -91,7 +92,10 @@ def main():
     print('\ntime exponent in n_s (fwd+bwd, log-log fit):')
     for key, value in fits.items():
         print(f'  {key:<28}{value:6.2f}')
-    print('\nratios at each size (fwd+bwd): cross_attention / kem, kem fwd / copy fwd')
+    print(
+        '\nratios at each size: cross_attention / kem (fwd+bwd), kem fwd / copy fwd, '
+        'kem fwd GFLOP/s'
+    )
     ratios = ratios_at_each_size(results, args.ns, args.dims, memory=not args.no_memory)
     for row in ratios:
         print('  ' + format_ratios(row))

@@ -1,8 +1,10 @@
 """Keep the model's random stream across a resume and out of the reach of validation."""
 
+import warnings
 from typing import Optional
 
 import torch
+from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
@@ -23,7 +25,7 @@ class RNGStateHook(Hook):
     from the seed instead of continuing, and the run diverges. This hook
 
     - adds ``checkpoint['rng_state']`` (torch's CPU state and, with CUDA, every device's) when a
-      checkpoint is saved,
+      checkpoint is saved (by the first process: mmengine saves on it only),
     - restores it before the first iteration after a resume (only when the run continues at the
       checkpoint's own iteration, so ``load_from`` for fine-tuning leaves the RNG alone; at that
       point the replayed data loader has drawn its batch already, with the numpy state the
@@ -32,8 +34,18 @@ class RNGStateHook(Hook):
       the validation loader (which draws a seed) does not shift the training stream: results do
       not depend on ``val_interval`` and a resume at a validation iteration stays exact.
 
+    The states are restored from CPU copies: ``Runner.resume`` loads a checkpoint with
+    ``map_location`` on the training device, so on a GPU they arrive as CUDA tensors, which
+    ``torch.set_rng_state`` rejects. A distributed run restores process ``r``'s own state if the
+    checkpoint holds ``per_rank`` states; mmkem's checkpoints hold the first process's only
+    (gathering the others' would need a collective in a hook mmengine calls on the first process
+    alone), so a distributed resume leaves the streams alone and says so: giving every process the
+    first one's stream would make their dropout masks equal.
+
     With it, ``tools/train.py --resume`` after a kill gives bit-identical weights on the same
-    machine (tested on CPU). mmkem's schedules add it as ``default_hooks.rng_state``.
+    machine (tested on CPU; on a GPU the kernels themselves are not bit-reproducible unless
+    ``randomness.deterministic`` is set, docs/gpu.md). mmkem's schedules add it as
+    ``default_hooks.rng_state``.
     """
 
     priority = 'VERY_LOW'
@@ -52,17 +64,24 @@ class RNGStateHook(Hook):
 
     @staticmethod
     def _set_state(state: dict) -> None:
-        torch.set_rng_state(state['torch'])
+        # set_rng_state needs CPU ByteTensors; a checkpoint loaded with map_location='cuda' (or
+        # any other device) holds device tensors
+        torch.set_rng_state(_cpu_byte_tensor(state['torch']))
         if 'cuda' in state and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state['cuda'])
+            cuda_states = [_cpu_byte_tensor(s) for s in state['cuda']]
+            torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Store torch's RNG state in ``checkpoint['rng_state']``."""
+        """Store torch's RNG state in ``checkpoint['rng_state']`` (mmengine calls this hook on the
+        first process only, so it must not communicate)."""
         checkpoint['rng_state'] = self._get_state()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Keep the checkpoint's RNG state until training continues."""
-        self._resumed_state = checkpoint.get('rng_state')
+        """Keep this process's RNG state from the checkpoint until training continues."""
+        state = checkpoint.get('rng_state')
+        if state is not None:
+            state = _state_of_this_rank(state)
+        self._resumed_state = state
         self._resumed_iter = checkpoint.get('meta', {}).get('iter')
 
     def before_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None) -> None:
@@ -81,3 +100,31 @@ class RNGStateHook(Hook):
         if self._val_state is not None:
             self._set_state(self._val_state)
             self._val_state = None
+
+
+def _cpu_byte_tensor(state) -> torch.Tensor:
+    """An RNG state as the CPU ``uint8`` tensor ``torch.set_rng_state`` takes, from any device."""
+    return state.cpu().to(torch.uint8)
+
+
+def _state_of_this_rank(state: dict) -> Optional[dict]:
+    """The entry of a saved ``rng_state`` that this process restores, or None with a warning.
+
+    A checkpoint with ``per_rank`` states (one per process) gives process ``r`` ``per_rank[r]``;
+    one without restores on a single process only: giving every process the same stream would make
+    their dropout masks equal.
+    """
+    rank, world_size = get_rank(), get_world_size()
+    per_rank = state.get('per_rank')
+    if per_rank is not None and len(per_rank) == world_size:
+        return per_rank[rank]
+    if per_rank is None and world_size == 1:
+        return state
+    saved = 1 if per_rank is None else len(per_rank)
+    warnings.warn(
+        f'RNGStateHook: the checkpoint holds the random state of {saved} process(es) and this '
+        f'run has {world_size}; the random stream is not restored (the weights, optimizer and '
+        'data order are), so the resumed run is not bit-identical to an uninterrupted one',
+        stacklevel=2,
+    )
+    return None

@@ -6,7 +6,18 @@ unless asked for."""
 
 from .etf import simplex_etf
 from .kem_memory import ETF_MODES, IMPLS, TOPK_MODES, KEMCore
-from .normed_matmul import NormedMatmul, normed_matmul, residual_matmul, token_stats, tokens_matmul
+from .normed_matmul import (
+    GatherRows,
+    GradSlot,
+    NormedMatmul,
+    WriteBroadcast,
+    gather_rows,
+    normed_matmul,
+    residual_matmul,
+    token_stats,
+    tokens_matmul,
+    write_broadcast,
+)
 from .token_cross_attention import TokenCrossAttention
 from .tokens import check_tokens, gather_tokens, is_channel_first, merge_tokens, split_tokens
 
@@ -15,9 +26,13 @@ __all__ = [
     'ETF_MODES',
     'IMPLS',
     'TOPK_MODES',
+    'GatherRows',
+    'GradSlot',
     'KEMCore',
     'NormedMatmul',
+    'WriteBroadcast',
     'TokenCrossAttention',
+    'gather_rows',
     'gather_tokens',
     'is_channel_first',
     'merge_tokens',
@@ -27,4 +42,5 @@ __all__ = [
     'split_tokens',
     'token_stats',
     'tokens_matmul',
+    'write_broadcast',
 ]

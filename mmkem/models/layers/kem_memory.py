@@ -17,11 +17,16 @@ Two implementations of the same equations are kept, selected by ``impl``:
   LayerNorm of ``F`` is folded into those matmuls through per-token mean and inverse std (so the
   normalised tokens are never stored), and values are projected only for the ``L k`` selected
   tokens.
-  What remains over all tokens is a few passes of ``O(L n_s d)``: the module is memory-bandwidth
-  bound. Channel-first token views (``feat.flatten(2).mT``) are consumed and produced in place, so
-  the callers never transpose a feature map. Its backward is hand-written and once differentiable
-  (:class:`~mmkem.models.layers.NormedMatmul`): second-order gradients through the memory need
-  ``'plain'``.
+  What remains over all tokens is the LayerNorm statistics and three skinny matmuls of
+  ``O(L n_s d)`` (retrieve logits, write logits, output), each one GEMM per sample with the token
+  axis contiguous. Channel-first token views (``feat.flatten(2).mT``) are consumed and produced in
+  place, so the callers never transpose a feature map. The backward is hand-written and once
+  differentiable (:class:`~mmkem.models.layers.WriteBroadcast`,
+  :class:`~mmkem.models.layers.NormedMatmul`, :class:`~mmkem.models.layers.GatherRows`):
+  under ``'mask_logits'`` only the ``k`` selected retrieve logits of each slot have a gradient, so
+  the logits of all tokens are computed without autograd and the selected ones again from their
+  gathered rows; the write's backward and the rows' gradients fill one token-sized buffer. Second-
+  order gradients through the memory need ``'plain'``.
 """
 
 import math
@@ -36,10 +41,16 @@ from mmseg.utils import OptMultiConfig
 from torch import Tensor, nn
 
 from .etf import simplex_etf
-from .normed_matmul import normed_matmul, residual_matmul, token_stats
-from .tokens import check_tokens, gather_tokens
+from .normed_matmul import GradSlot, gather_rows, normed_matmul, token_stats, write_broadcast
+from .tokens import check_tokens
 
 __all__ = ['KEMCore', 'TOPK_MODES', 'ETF_MODES', 'IMPLS']
+
+
+def _at_least_float32(x: Tensor) -> Tensor:
+    """``x`` in float32 if it is in half precision (float16, bfloat16), else unchanged."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
 
 TOPK_MODES = ('mask_logits', 'mask_probs')
 ETF_MODES = ('task_axis', 'feature')
@@ -280,7 +291,9 @@ class KEMCore(BaseModule):
     def _forward_plain(self, tokens, return_attention):
         x = torch.cat(list(tokens), dim=1)
         xn = self.norm_tokens(x)
-        logits = self._retrieve_logits_plain(xn, len(tokens))
+        # under autocast the logits come in half precision, where the top-k would choose among
+        # many ties: both softmaxes and the top-k run in at least float32
+        logits = _at_least_float32(self._retrieve_logits_plain(xn, len(tokens)))
         k = self._effective_topk(x.shape[1])
         keep = torch.zeros_like(logits, dtype=torch.bool)
         keep.scatter_(-1, logits.topk(k, dim=-1).indices, True)
@@ -288,11 +301,14 @@ class KEMCore(BaseModule):
             retrieve = logits.masked_fill(~keep, float('-inf')).softmax(-1)
         else:
             retrieve = logits.softmax(-1) * keep
-        memory = self._merge_heads(retrieve @ self._heads(self.v_r(xn)))  # (B, L, C)
+        values = self._heads(self.v_r(xn))
+        memory = self._merge_heads(retrieve.to(values.dtype) @ values)  # (B, L, C)
         memory_n = self.norm_memory(memory)
         q = self._heads(self.q_w(xn))
-        write = (q @ self._heads(self.k_w(memory_n)).mT * self.scale).softmax(-1)  # (B,H,N,L)
-        out = x + self.residual_weight * self._merge_heads(write @ self._heads(self.v_w(memory_n)))
+        write = _at_least_float32(q @ self._heads(self.k_w(memory_n)).mT * self.scale).softmax(-1)
+        values = self._heads(self.v_w(memory_n))
+        update = self._merge_heads(write.to(values.dtype) @ values)  # (B, N, C)
+        out = x + self.residual_weight * update
         outs = list(out.split([tok.shape[1] for tok in tokens], dim=1))
         attn = dict(retrieve=retrieve, write=write) if return_attention else None
         return outs, attn
@@ -330,28 +346,75 @@ class KEMCore(BaseModule):
             return mixed.flatten(1, 2)
         return torch.cat(logits, dim=1)
 
+    def _selected_retrieve_logits(self, rows, selected, segment, stats_eps) -> Tensor:
+        """The retrieve logits of the selected (token, column) pairs, recomputed from the gathered
+        rows so that their gradient reaches only those rows; (B, R) for ``R = k * H * L``."""
+        batch, num_rows = segment.shape
+        num_cols = self.num_heads * self.num_slots
+        if self.etf_mode == 'task_axis':
+            # the mixed logit of segment i at position m needs every segment's logit at m
+            stats = [token_stats(r, stats_eps) for r in rows]
+            mixed = self._retrieve_logits_fast(rows, stats).view(batch, len(rows), num_rows, -1)
+            index = segment.view(batch, 1, num_rows, 1).expand(-1, 1, -1, num_cols)
+            logits = mixed.gather(1, index).squeeze(1)  # (B, R, J)
+        else:
+            logits = self._retrieve_logits_fast([selected], [token_stats(selected, stats_eps)])
+        column = torch.arange(num_rows, device=segment.device) % num_cols
+        return logits.gather(-1, column.view(1, -1, 1).expand(batch, -1, 1)).squeeze(-1)
+
     def _forward_fast(self, tokens, return_attention):
         heads, dh, slots = self.num_heads, self.head_dims, self.num_slots
         eps = self.norm_tokens.eps
         stats = [token_stats(tok, eps) for tok in tokens]
+        grad_enabled = torch.is_grad_enabled()
+        lengths = [tok.shape[1] for tok in tokens]
 
-        # Retrieve (eq. 1 / 7): logits, top-k, values of the selected tokens only
-        logits = self._retrieve_logits_fast(tokens, stats)  # (B, n_s, H*L)
+        # Retrieve (eq. 1 / 7): logits of all tokens, top-k, values of the selected tokens only.
+        # Under 'mask_logits' only the k selected logits of each slot get a gradient: the logits
+        # of all tokens are computed without autograd and the selected ones again from their
+        # gathered rows (a few hundred tokens), so the backward never reads all tokens for them.
+        dense_grad = grad_enabled and self.topk_mode == 'mask_probs'
+        with torch.set_grad_enabled(dense_grad):
+            logits = self._retrieve_logits_fast(tokens, stats)  # (B, n_s, H*L)
         batch, n_s, _ = logits.shape
         k = self._effective_topk(n_s)
         top_logits, top_index = logits.topk(k, dim=1)  # (B, k, H*L)
+        index = top_index.flatten(1)  # (B, R), R = k*H*L, positions in the concatenation
+        grad_slots = [GradSlot() if grad_enabled and tok.requires_grad else None for tok in tokens]
+        if self.etf_mode == 'task_axis':
+            position, segment = index % lengths[0], index // lengths[0]
+            rows = [gather_rows(tok, position, s) for tok, s in zip(tokens, grad_slots)]
+        else:
+            segment = torch.zeros_like(index)
+            rows, start = [], 0
+            for tok, length, s in zip(tokens, lengths, grad_slots):
+                rows.append(gather_rows(tok, (index - start).clamp(0, length - 1), s))
+                if start:
+                    segment += index >= start
+                start += length
+        selected = rows[0]
+        for i in range(1, len(rows)):
+            selected = torch.where((segment == i).unsqueeze(-1), rows[i], selected)
+        if grad_enabled and not dense_grad:
+            top_logits = self._selected_retrieve_logits(rows, selected, segment, eps).view_as(
+                top_logits
+            )
         if self.topk_mode == 'mask_logits':
             top_weights = top_logits.softmax(dim=1)
         else:
             top_weights = (top_logits - logits.logsumexp(dim=1, keepdim=True)).exp()
-        selected = gather_tokens(tokens, top_index.flatten(1))  # (B, k*H*L, C)
         selected = self.norm_tokens(selected).view(batch, k, heads, slots, self.embed_dims)
-        w_v = self.v_r.weight.view(heads, dh, self.embed_dims)
-        values = torch.einsum('bkhlc,hdc->bkhld', selected, w_v)
-        if self.v_r.bias is not None:
-            values = values + self.v_r.bias.view(heads, 1, dh)
         weights = top_weights.view(batch, k, heads, slots)
-        memory = torch.einsum('bkhl,bkhld->blhd', weights, values).flatten(-2)  # (B, L, C)
+        # R^ = P (LN(F) W_vr)^T: the weights first (sum_k w_k LN(f_k)) W_vr^T, one C x C product
+        # per slot instead of one per selected token
+        mixed = torch.einsum('bkhl,bkhlc->blhc', weights, selected)
+        w_v = self.v_r.weight.view(heads, dh, self.embed_dims)
+        memory = torch.einsum('blhc,hdc->blhd', mixed, w_v)
+        if self.v_r.bias is not None:
+            memory = memory + weights.sum(1).transpose(1, 2).unsqueeze(-1) * self.v_r.bias.view(
+                heads, dh
+            )
+        memory = memory.flatten(-2)  # (B, L, C)
 
         # Write (eq. 2): fold the slot-side keys into the write-query projection
         memory_n = self.norm_memory(memory)
@@ -369,12 +432,11 @@ class KEMCore(BaseModule):
         value_blocks = value_blocks.reshape(batch, heads * slots, self.embed_dims)
 
         outs, writes = [], []
-        for tok, (mean, rstd) in zip(tokens, stats):
-            write_logits = normed_matmul(tok, mean, rstd, self.norm_tokens, fold)
-            if const is not None:
-                write_logits = write_logits + const
-            write = write_logits.unflatten(-1, (heads, slots)).softmax(-1).flatten(-2)
-            outs.append(residual_matmul(tok, write, value_blocks))
+        for tok, (mean, rstd), grad_slot in zip(tokens, stats, grad_slots):
+            out, write = write_broadcast(
+                tok, mean, rstd, self.norm_tokens, fold, const, value_blocks, heads, grad_slot
+            )
+            outs.append(out)
             writes.append(write)
 
         attn = None

@@ -89,8 +89,13 @@ class TokenCrossAttention(BaseModule):
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, H, n_s, dh)
         attn = None
         if return_attention:
-            attention = (q @ k.mT * self.head_dims**-0.5).softmax(-1)
-            update = attention @ v
+            # scaled before the product (a half-precision q k^T can overflow) and normalised in
+            # at least float32
+            logits = (q * self.head_dims**-0.5) @ k.mT
+            if logits.dtype in (torch.float16, torch.bfloat16):
+                logits = logits.float()
+            attention = logits.softmax(-1)
+            update = attention.to(v.dtype) @ v
             attn = dict(attention=attention)
         else:
             update = F.scaled_dot_product_attention(q, k, v)

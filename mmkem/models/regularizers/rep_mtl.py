@@ -17,7 +17,7 @@ Total: Σ_t L_t + λ_tsr L_tsr + λ_csa L_csa. The exact reading is in
 ``docs/rep_mtl.md`` and ``shared/design/ALGORITHMS.md``; the paper ships no code.
 """
 
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -26,13 +26,25 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptMultiConfig
 from torch import Tensor
 
-__all__ = ['RepMTLRegularizer', 'task_saliency', 'tsr_loss', 'csa_loss']
+__all__ = ['FP16_SALIENCY_SCALE', 'RepMTLRegularizer', 'task_saliency', 'tsr_loss', 'csa_loss']
+
+# The loss factor of the saliencies under float16 (GradScaler's initial scale): it lifts gradients
+# of 1e-8 and below into float16's normal range.
+FP16_SALIENCY_SCALE = 2.0**16
 
 
 def task_saliency(
-    task_losses: Dict[str, Tensor], shared: Tensor, create_graph: bool = True
+    task_losses: Dict[str, Tensor],
+    shared: Tensor,
+    create_graph: bool = True,
+    loss_scale: Optional[float] = None,
 ) -> Tensor:
-    """S_t = dL_t/dZ for every task, stacked.
+    """S_t = dL_t/dZ for every task, stacked, in at least float32.
+
+    Under float16 autocast the backward runs in half precision, where the gradients of mean
+    losses (1e-8 and below per element) flush to zero: TSR would see no saliency and give no
+    gradient, without any error. As PyTorch's AMP gradient-penalty recipe does, the gradient is
+    taken of ``loss * loss_scale`` and divided by ``loss_scale`` in float32.
 
     Args:
         task_losses (dict[str, Tensor]): ``{task: scalar loss}``, attached to the graph of
@@ -40,25 +52,45 @@ def task_saliency(
         shared (Tensor): Z, (B, C, H, W); must require grad.
         create_graph (bool): Keep the graph of the gradients, so that a loss built from them
             trains the model (second order). False gives detached saliencies. Defaults to True.
+        loss_scale (float, optional): The factor above. None: ``2**16`` when Z is float16 (a task
+            whose scaled gradient overflows is taken again unscaled), 1 otherwise.
+            Defaults to None.
 
     Returns:
-        Tensor: (T, B, C, H, W), tasks in the order of ``task_losses``; a task whose loss does
-        not depend on Z gets zeros.
+        Tensor: (T, B, C, H, W), float32 (float64 for a float64 Z), tasks in the order of
+        ``task_losses``; a task whose loss does not depend on Z gets zeros.
     """
     if not shared.requires_grad:
         raise ValueError(
             'RepMTLRegularizer: the shared representation does not require grad, so dL_t/dZ is '
             'undefined; it must be computed from trainable modules (e.g. the feature adapter)'
         )
+    auto_scale = loss_scale is None
+    if auto_scale:
+        loss_scale = FP16_SALIENCY_SCALE if shared.dtype == torch.float16 else 1.0
+    out_dtype = torch.promote_types(shared.dtype, torch.float32)
     saliencies = []
     for task, loss in task_losses.items():
         if loss.dim() != 0:
             raise ValueError(f'task_losses[{task!r}] must be a scalar, got shape {loss.shape}')
-        (grad,) = torch.autograd.grad(
-            loss, shared, create_graph=create_graph, retain_graph=True, allow_unused=True
-        )
-        saliencies.append(torch.zeros_like(shared) if grad is None else grad)
+        grad = _saliency(loss, shared, create_graph, loss_scale, out_dtype)
+        if auto_scale and loss_scale != 1.0 and grad is not None:
+            if not bool(torch.isfinite(grad).all()):  # float16 overflow of the scaled gradient
+                grad = _saliency(loss, shared, create_graph, 1.0, out_dtype)
+        saliencies.append(torch.zeros_like(shared, dtype=out_dtype) if grad is None else grad)
     return torch.stack(saliencies)
+
+
+def _saliency(loss, shared, create_graph, loss_scale, out_dtype):
+    """dL/dZ as ``d(loss * loss_scale)/dZ / loss_scale`` in ``out_dtype``, or None."""
+    scaled = loss * loss_scale if loss_scale != 1.0 else loss
+    (grad,) = torch.autograd.grad(
+        scaled, shared, create_graph=create_graph, retain_graph=True, allow_unused=True
+    )
+    if grad is None:
+        return None
+    grad = grad.to(out_dtype)
+    return grad / loss_scale if loss_scale != 1.0 else grad
 
 
 def tsr_loss(saliency: Tensor, eps: float = 1e-12) -> Tensor:
@@ -119,7 +151,9 @@ class RepMTLRegularizer(BaseModule):
     The saliencies are rescaled by one detached scalar (their largest absolute value) before the
     terms are computed: both terms are invariant to a common scale of all saliencies, and raw
     gradients of mean losses are small enough (1e-8 and below) for the normalisation floors to
-    matter otherwise. Values and gradients are those of the unscaled formulas.
+    matter otherwise. Values and gradients are those of the unscaled formulas. Under float16
+    autocast the saliencies are taken of scaled losses and kept in float32
+    (:func:`task_saliency`), so they do not underflow.
 
     Args:
         lambda_tsr (float): λ_tsr. Defaults to 1.0 (paper: stable in [0.7, 1.5]).

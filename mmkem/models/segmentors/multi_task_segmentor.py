@@ -1,11 +1,13 @@
 """Multi-task segmentor: shared backbone, per-task branches, optional task interaction."""
 
 import copy
+import logging
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import OptConfigType, OptMultiConfig, OptSampleList, SampleList, add_prefix
@@ -15,7 +17,7 @@ from mmkem.structures import check_task_list, compare_task_lists, get_task_spec
 from mmkem.utils.registry import takes_argument
 
 from .inference import MultiTaskInferenceMixin, check_test_cfg
-from .non_finite_loss import NonFiniteLossError
+from .non_finite_loss import NonFiniteLossError, all_finite, fp16_autocast_enabled
 
 
 @MODELS.register_module()
@@ -94,6 +96,10 @@ class MultiTaskSegmentor(MultiTaskInferenceMixin, BaseSegmentor):
         data_preprocessor (dict, optional): Data preprocessor config, normally
             ``dict(type='MultiTaskDataPreProcessor', ...)``. Defaults to None.
         train_cfg (dict, optional): Kept for mmseg compatibility; unused. Defaults to None.
+        amp_non_finite_patience (int): Under float16 AMP a non-finite loss is usually an overflow
+            that the gradient scaler handles (it skips the step and lowers the scale): so many
+            consecutive non-finite steps are let through to it, with a warning, before the run
+            stops. Without float16 autocast the first one stops it. Defaults to 10.
         test_cfg (dict, optional): How to predict (:func:`.inference.check_test_cfg`; any other
             key is an error naming it): ``mode`` ``'whole'`` (default) or ``'slide'`` with
             ``crop_size`` and ``stride`` (h, w) as in mmseg; ``flip`` (default False) also
@@ -123,9 +129,15 @@ class MultiTaskSegmentor(MultiTaskInferenceMixin, BaseSegmentor):
         data_preprocessor: OptConfigType = None,
         train_cfg: OptConfigType = None,
         test_cfg: OptConfigType = None,
+        amp_non_finite_patience: int = 10,
         init_cfg: OptMultiConfig = None,
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if amp_non_finite_patience < 0:
+            raise ValueError(f'amp_non_finite_patience must be >= 0, got {amp_non_finite_patience}')
+        self.amp_non_finite_patience = amp_non_finite_patience
+        self._fp16_forward = False
+        self._non_finite_steps = 0
         if tasks is None:
             raise ValueError(
                 'MultiTaskSegmentor got tasks=None: write the task list once at the top of the '
@@ -336,6 +348,7 @@ class MultiTaskSegmentor(MultiTaskInferenceMixin, BaseSegmentor):
             any other entries of the weighting, and ``'regularizer.*'`` entries.
         """
         self._check_sample_tasks(data_samples)
+        self._fp16_forward = fp16_autocast_enabled(inputs.device.type)
         feats = self._backbone_feats(inputs)
         shared = self.feature_adapter(feats)
         outputs = self.forward_tasks(shared)
@@ -367,13 +380,32 @@ class MultiTaskSegmentor(MultiTaskInferenceMixin, BaseSegmentor):
 
         A non-finite loss would turn every weight into NaN at the optimizer step and the run would
         go on training garbage. Checking here, before the step, leaves the model (and the last
-        checkpoint) intact and names the task whose loss went bad.
+        checkpoint) intact and names the task whose loss went bad. In a distributed run the
+        processes agree first (one all-reduce), so that all of them stop together. Under float16
+        AMP up to ``amp_non_finite_patience`` consecutive non-finite steps are left to the
+        gradient scaler, which skips them.
 
         Raises:
-            NonFiniteLossError: A ``loss`` entry is NaN or infinite.
+            NonFiniteLossError: A ``loss`` entry is NaN or infinite (on any process).
         """
         loss, log_vars = super().parse_losses(losses)
         terms = {k: v.detach() for k, v in log_vars.items() if 'loss' in k and k != 'loss'}
-        if terms and not bool(torch.isfinite(torch.stack(list(terms.values()))).all()):
-            raise NonFiniteLossError(terms)
-        return loss, log_vars
+        if not terms:
+            return loss, log_vars
+        if all_finite(torch.stack(list(terms.values()))):
+            self._non_finite_steps = 0
+            return loss, log_vars
+        self._non_finite_steps += 1
+        if self._fp16_forward and self._non_finite_steps <= self.amp_non_finite_patience:
+            print_log(
+                f'non-finite loss under float16 AMP ({self._non_finite_steps} step(s) in a row, '
+                f'stopping after {self.amp_non_finite_patience}): the gradient scaler skips this '
+                'step and lowers its scale',
+                logger='current',
+                level=logging.WARNING,
+            )
+            return loss, log_vars
+        note = ''
+        if self._fp16_forward:
+            note = f' ({self._non_finite_steps} float16 AMP steps in a row)'
+        raise NonFiniteLossError(terms, note=note)

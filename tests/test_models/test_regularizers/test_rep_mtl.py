@@ -188,3 +188,73 @@ def test_kem_demo_config_trains_with_rep_mtl(tmp_path):
         k for k, v in model.heads.state_dict().items() if not torch.equal(v, heads_before[k])
     ]
     assert changed
+
+
+def _half_graph(shared_dtype):
+    """Z in ``shared_dtype`` and two task losses whose gradients are ~1e-9 per element: the
+    float32 loss is a mean over many pixels of a half-precision head's output."""
+    gen = torch.Generator().manual_seed(0)
+    z32 = torch.randn(2, 4, 8, 8, generator=gen)
+    weights = [torch.randn(4, 1, 1, generator=gen) for _ in range(2)]
+    z = z32.to(shared_dtype).requires_grad_()
+    losses = {
+        f't{i}': (z * w.to(shared_dtype)).float().sum() * 1e-9 * (i + 1)
+        for i, w in enumerate(weights)
+    }
+    return z, losses
+
+
+def test_fp16_saliencies_do_not_underflow():
+    """Under fp16 the raw gradients (1e-9) flush to zero: TSR would be 0 with no gradient and no
+    error. The saliencies are taken of scaled losses and come back in float32, equal to the
+    float32 graph's."""
+    from mmkem.models.regularizers import RepMTLRegularizer, task_saliency
+
+    z16, losses16 = _half_graph(torch.float16)
+    (raw,) = torch.autograd.grad(losses16['t0'], z16, retain_graph=True)
+    assert not raw.any()  # what the unscaled gradient gives in float16
+    sal16 = task_saliency(losses16, z16, create_graph=False)
+    z32, losses32 = _half_graph(torch.float32)
+    sal32 = task_saliency(losses32, z32, create_graph=False)
+    assert sal16.dtype == torch.float32
+    torch.testing.assert_close(sal16, sal32, rtol=1e-2, atol=0)  # float16: 3 digits
+    reg = RepMTLRegularizer()
+    out16, out32 = reg(losses16, z16), reg(losses32, z32)
+    assert out16['tsr'] > 0.1
+    torch.testing.assert_close(out16['tsr'], out32['tsr'], rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(out16['csa'], out32['csa'], rtol=1e-3, atol=1e-4)
+
+
+def test_scaled_saliency_that_overflows_is_taken_again_unscaled():
+    from mmkem.models.regularizers import task_saliency
+
+    z = torch.ones(1, 2, 2, 2, dtype=torch.float16, requires_grad=True)
+    big = (z.float() * 1.0).sum()  # dL/dZ = 1: times 2**16 overflows float16's 65504
+    small = (z.float() * 1e-9).sum()
+    sal = task_saliency(dict(big=big, small=small), z, create_graph=False)
+    torch.testing.assert_close(sal[0], torch.ones(1, 2, 2, 2))
+    torch.testing.assert_close(sal[1], torch.full((1, 2, 2, 2), 1e-9), rtol=1e-3, atol=0)
+
+
+@pytest.mark.cuda
+def test_saliencies_under_cuda_fp16_autocast():
+    from mmkem.models.regularizers import RepMTLRegularizer
+
+    torch.manual_seed(0)
+    adapter = torch.nn.Conv2d(3, 8, 1).cuda()
+    heads = [torch.nn.Conv2d(8, 1, 3, padding=1).cuda() for _ in range(2)]
+    x = torch.randn(2, 3, 64, 64, device='cuda')
+
+    def losses():
+        z = adapter(x)
+        return z, {f't{i}': h(z).float().mean() * 1e-3 for i, h in enumerate(heads)}
+
+    with torch.autocast('cuda', dtype=torch.float16):
+        z16, l16 = losses()
+        out16 = RepMTLRegularizer()(l16, z16)
+    z32, l32 = losses()
+    out32 = RepMTLRegularizer()(l32, z32)
+    assert z16.dtype == torch.float16 and out16['tsr'] > 0
+    torch.testing.assert_close(out16['tsr'], out32['tsr'], rtol=2e-2, atol=2e-2)
+    (out16['loss_tsr'] + out16['loss_csa']).backward()
+    assert all(torch.isfinite(p.grad).all() for p in adapter.parameters())

@@ -433,3 +433,66 @@ def test_non_finite_loss_names_the_task_and_leaves_the_weights_untouched(bad):
     assert 'semseg.loss_ce=' in message and '--resume' in message
     for p, b in zip(params, before):
         torch.testing.assert_close(p, b, rtol=0, atol=0, equal_nan=True)
+
+
+def _nan_depth_model(**overrides):
+    model = _build(**overrides)
+    model.train()
+    with torch.no_grad():
+        next(model.heads['depth'].parameters()).view(-1)[0] = float('nan')
+    return model
+
+
+def test_non_finite_loss_on_another_process_stops_this_one_too(monkeypatch):
+    """Every process must stop at the same step: one that raised alone would leave the others
+    waiting in the gradient all-reduce. The flag is all-reduced (min) before deciding."""
+    from mmkem.models.segmentors import NonFiniteLossError, non_finite_loss
+
+    reduced = []
+
+    def all_reduce(flag, op):  # another process saw a NaN
+        reduced.append(op)
+        flag.zero_()
+
+    monkeypatch.setattr(non_finite_loss, 'get_world_size', lambda: 2)
+    monkeypatch.setattr(non_finite_loss, 'all_reduce', all_reduce)
+    model = _build()
+    model.train()
+    inputs, samples = _batch()
+    losses = model.loss(inputs, samples)
+    with pytest.raises(NonFiniteLossError, match='on another process') as info:
+        model.parse_losses(losses)
+    assert reduced == ['min'] and info.value.tasks == []
+
+
+def test_fp16_amp_leaves_non_finite_steps_to_the_scaler_then_stops(monkeypatch):
+    """Under float16 autocast a NaN/Inf loss is usually an overflow that GradScaler skips: up to
+    amp_non_finite_patience steps in a row pass (with a warning), then the run stops."""
+    from mmkem.models.segmentors import NonFiniteLossError, non_finite_loss
+    from mmkem.models.segmentors import multi_task_segmentor as mts
+
+    model = _nan_depth_model(amp_non_finite_patience=2)
+    inputs, samples = _batch()
+    monkeypatch.setattr(mts, 'fp16_autocast_enabled', lambda device_type: True)
+    for _ in range(2):
+        loss, _ = model.parse_losses(model.loss(inputs, samples))
+        assert not torch.isfinite(loss)
+    with pytest.raises(NonFiniteLossError, match='3 float16 AMP steps in a row'):
+        model.parse_losses(model.loss(inputs, samples))
+    # a finite step resets the count; without float16 autocast the first bad step stops
+    assert non_finite_loss.fp16_autocast_enabled('cpu') is False
+    monkeypatch.setattr(mts, 'fp16_autocast_enabled', lambda device_type: False)
+    with pytest.raises(NonFiniteLossError):
+        model.parse_losses(model.loss(inputs, samples))
+    with pytest.raises(ValueError, match='amp_non_finite_patience must be >= 0'):
+        _build(amp_non_finite_patience=-1)
+
+
+def test_fp16_autocast_is_detected_on_cpu():
+    from mmkem.models.segmentors.non_finite_loss import fp16_autocast_enabled
+
+    with torch.autocast('cpu', dtype=torch.float16):
+        assert fp16_autocast_enabled('cpu')
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert not fp16_autocast_enabled('cpu')
+    assert not fp16_autocast_enabled('cpu')
