@@ -116,8 +116,20 @@ def gradient2(image: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     Returns:
         tuple: ``ox`` (d/dx, along columns) and ``oy`` (d/dy, along rows), both (H, W).
     """
-    oy, ox = np.gradient(np.asarray(image))
-    return ox, oy
+    image = np.asarray(image)
+    return _gradient(image, 1), _gradient(image, 0)
+
+
+def _gradient(image: np.ndarray, axis: int) -> np.ndarray:
+    out = np.zeros_like(image)
+    if image.shape[axis] < 2:
+        return out  # MATLAB: a single row or column has no slope along it
+    a = np.moveaxis(image, axis, 0)
+    o = np.moveaxis(out, axis, 0)
+    o[0] = a[1] - a[0]
+    o[-1] = a[-1] - a[-2]
+    o[1:-1] = (a[2:] - a[:-2]) / 2
+    return out
 
 
 def edge_orientation(edge: np.ndarray, r: int = 4) -> np.ndarray:
@@ -145,11 +157,14 @@ def _interp(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     dy0 = y - y0
     dx1 = 1 - dx0
     dy1 = 1 - dy0
+    # a map one pixel high or wide has no second row / column (the C++ reads past its end)
+    x1 = np.minimum(x0 + 1, w - 1)
+    y1 = np.minimum(y0 + 1, h - 1)
     return (
         image[y0, x0] * dx1 * dy1
-        + image[y0, x0 + 1] * dx0 * dy1
-        + image[y0 + 1, x0] * dx1 * dy0
-        + image[y0 + 1, x0 + 1] * dx0 * dy0
+        + image[y0, x1] * dx0 * dy1
+        + image[y1, x0] * dx1 * dy0
+        + image[y1, x1] * dx0 * dy0
     )
 
 

@@ -39,6 +39,11 @@ def _get_field(data_sample, field: str, task: str, role: str):
     return value
 
 
+def _img_path(data_sample) -> Optional[str]:
+    meta = data_sample if isinstance(data_sample, Mapping) else data_sample.metainfo
+    return meta.get('img_path')
+
+
 @METRICS.register_module()
 class MultiTaskMetric(BaseMetric):
     """Metrics of every task of a multi-task dense-prediction model, and Δm.
@@ -56,7 +61,10 @@ class MultiTaskMetric(BaseMetric):
     - normals: ``mean``, ``median``, ``rmse`` (degrees; median from a 0.1° histogram) and
       ``11.25``, ``22.5``, ``30`` (percent of pixels with an error below that angle).
     - saliency (``sal``): ``maxF`` (β² = 0.3, best dataset-level F over thresholds) and ``mIoU``.
-    - edge: ``odsF_approx`` (pixel-exact, no matching tolerance: not the benchmark's odsF).
+    - edge: ``odsF``, ``oisF``, ``AP`` (percent): the boundary benchmark (SEISM / BSDS: NMS,
+      101 thresholds, thinning, bipartite matching within ``edge_max_dist`` of the diagonal); a
+      cheaper or other setting names itself in the keys (``odsF_t11_sub4``: 11 thresholds, 1 in 4
+      images; ``_nonms``, ``_nothin``).
 
     The number of classes of a task with labels comes from the dataset, as in mmseg's
     ``IoUMetric``: ``len(dataset_meta['<task>_classes'])``, else ``len(dataset_meta['classes'])``
@@ -70,7 +78,13 @@ class MultiTaskMetric(BaseMetric):
     ``depth_rmse`` (``'pooled'`` | ``'per_image'``), ``normals_bins`` (histogram bins over
     [0°, 180°] for the median, 1800), ``normals_thresholds`` (angles of the "within t" metrics,
     (11.25, 22.5, 30)), ``saliency_thresholds`` (0.05, 0.10, ..., 0.95), ``saliency_beta2`` (β²,
-    0.3), ``edge_thresholds`` (0.01, ..., 0.99), ``edge_beta2`` (1.0).
+    0.3); edges: ``edge_thresholds`` (the benchmark's 101: 0.001, 0.01, ..., 0.99, 0.999; or a
+    count K: K evenly spaced, as ``edgesEvalImg``), ``edge_max_dist`` (0.0075; 0.011 for
+    NYUD-v2), ``edge_nms`` (True), ``edge_thin`` (True), ``edge_quantize`` (True: the map on the
+    1/255 grid of the saved PNGs), ``edge_gt_seg2bmap`` (False; True takes the BSDS ``seg2bmap``
+    of the ground truth, as SEISM does with NYUD-v2's edge maps), ``edge_subset`` (1; n: only the
+    images whose file name hashes to 0 mod n). The edge matching runs in :meth:`process`, about
+    1-3 s per 480x640 image for the full protocol on this machine's cores (``docs/metrics.md``).
 
     Args:
         tasks (Sequence[str]): Task names (see ``mmkem/tasks/kinds.py``); configs leave them out
@@ -127,7 +141,12 @@ class MultiTaskMetric(BaseMetric):
                 )
         self.classwise = bool(classwise)
 
-        self.main_metrics = {t: s.main_metric for t, s in self.specs.items()}
+        # the kind's main metric; options may rename it (edges: 'odsF_t11_sub4' for a cheap
+        # setting), and the kind lists it first among its names
+        self.main_metrics = {
+            t: s.main_metric if s.main_metric in self.metric_names(t) else self.metric_names(t)[0]
+            for t, s in self.specs.items()
+        }
         for task, name in (main_metrics or {}).items():
             if task not in self.specs:
                 raise ValueError(f'main_metrics names task {task!r}, not in tasks={self.tasks}')
@@ -219,6 +238,11 @@ class MultiTaskMetric(BaseMetric):
                     f'{task} ground truth {spec.gt_field!r}',
                 )
                 metrics = spec.task_kind.metrics
+                if metrics.skip is not None and metrics.skip(
+                    self.options[spec.kind], _img_path(data_sample)
+                ):
+                    per_task[task] = None
+                    continue
                 try:
                     per_task[task] = metrics.stats(
                         pred, gt, spec, num_classes[task], self.options[spec.kind]
@@ -227,7 +251,13 @@ class MultiTaskMetric(BaseMetric):
                     raise ValueError(f'task {task!r}: {err}') from err
             self.results.append(per_task)
 
-    def _task_scores(self, spec: TaskSpec, stats: List[dict]) -> Dict[str, float]:
+    def _task_scores(self, spec: TaskSpec, stats: List[Optional[dict]]) -> Dict[str, float]:
+        stats = [s for s in stats if s is not None]
+        if not stats:
+            raise ValueError(
+                f'MultiTaskMetric: no sample of the evaluated ones is in the subset of task '
+                f'{spec.name!r} ({spec.kind}_subset); evaluate more samples or a smaller subset'
+            )
         stacked = {k: np.stack([np.asarray(s[k]) for s in stats]) for k in stats[0]}
         scores = spec.task_kind.metrics.scores(
             stacked, spec, self.task_num_classes(spec.name), self.options[spec.kind]
