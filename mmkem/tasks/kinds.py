@@ -258,6 +258,7 @@ SALIENCY = _binary_kind(
     ),
 )
 
+
 def _edge_suffix(options: Mapping) -> str:
     """What sets a cheaper or other protocol apart, in the key: ``_t11``, ``_sub4``, ``_nonms``.
 
@@ -285,8 +286,10 @@ def _edge_names(options: Mapping) -> Tuple[str, ...]:
 def _check_edge_options(options: Mapping) -> None:
     M.resolve_thresholds(options['thresholds'])  # raises naming edge_thresholds
     max_dist = options['max_dist']
-    if isinstance(max_dist, bool) or not isinstance(max_dist, (int, float)) or not (
-        0 < max_dist < 1
+    if (
+        isinstance(max_dist, bool)
+        or not isinstance(max_dist, (int, float))
+        or not (0 < max_dist < 1)
     ):
         raise ValueError(
             f'edge_max_dist must be a fraction of the image diagonal in (0, 1) (0.0075 '

@@ -149,8 +149,8 @@ def edge_orientation(edge: np.ndarray, r: int = 4) -> np.ndarray:
 def _interp(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Bilinear ``I[y, x]``, the coordinates clamped to [0, w - 1.001] x [0, h - 1.001]."""
     h, w = image.shape
-    x = np.clip(x, 0, np.float32(w - 1.001))
-    y = np.clip(y, 0, np.float32(h - 1.001))
+    x = np.clip(x, 0, x.dtype.type(w - 1.001))
+    y = np.clip(y, 0, y.dtype.type(h - 1.001))
     x0 = x.astype(np.int64)
     y0 = y.astype(np.int64)
     dx0 = x - x0
@@ -175,6 +175,7 @@ def edges_nms(
     m: float = 1.01,
     smooth: float = 1,
     orientation: Optional[np.ndarray] = None,
+    dtype=np.float32,
 ) -> np.ndarray:
     """Non-maximum suppression of an edge map, as P. Dollar's ``edgesNmsMex``.
 
@@ -182,7 +183,8 @@ def edges_nms(
     ``fast_nms``); the orientation comes from ``convTri(E, 4)`` (:func:`edge_orientation`). A
     pixel is suppressed where ``m * e`` is below the bilinearly interpolated value at one of the
     distances ``d = ±1 .. ±r`` across the edge; then the ``s`` pixels next to each image border
-    are attenuated linearly (``x / s``), the outermost one to 0. float32 arithmetic, as the C++.
+    are attenuated linearly (``x / s``), the outermost one to 0. float32 arithmetic as the MEX
+    file (pyEdgeEval's port computes in float64: ``dtype=np.float64`` gives its result).
 
     Args:
         edge (np.ndarray): (H, W) probabilities in [0, 1].
@@ -192,37 +194,38 @@ def edges_nms(
         smooth (float): ``convTri`` radius applied before everything; 0 for none. Defaults to 1.
         orientation (np.ndarray, optional): (H, W) orientation in radians instead of
             :func:`edge_orientation`. Defaults to None.
+        dtype: Floating-point type of the computation. Defaults to ``np.float32``.
 
     Returns:
-        np.ndarray: (H, W) float32 thinned edge strengths.
+        np.ndarray: (H, W) thinned edge strengths of ``dtype``.
     """
-    edge = np.asarray(edge, dtype=np.float32)
+    edge = np.asarray(edge, dtype=dtype)
     if edge.ndim != 2:
         raise ValueError(f'edges_nms expects an (H, W) map, got shape {edge.shape}')
-    edge = conv_tri(edge, smooth).astype(np.float32)
+    edge = conv_tri(edge, smooth).astype(dtype)
     orient = edge_orientation(edge) if orientation is None else np.asarray(orientation)
     out = edge.copy()
     ys, xs = np.nonzero(edge)
     if ys.size:
-        e = edge[ys, xs] * np.float32(m)
-        o = orient[ys, xs].astype(np.float32)
+        e = edge[ys, xs] * edge.dtype.type(m)
+        o = orient[ys, xs].astype(dtype)
         cos, sin = np.cos(o), np.sin(o)
-        xf, yf = xs.astype(np.float32), ys.astype(np.float32)
+        xf, yf = xs.astype(dtype), ys.astype(dtype)
         suppressed = np.zeros(ys.size, dtype=bool)
         for d in range(-r, r + 1):
             if d == 0:
                 continue
-            d = np.float32(d)
+            d = edge.dtype.type(d)
             suppressed |= e < _interp(edge, xf + d * cos, yf + d * sin)
         out[ys[suppressed], xs[suppressed]] = 0
     h, w = out.shape
     s = min(s, w // 2, h // 2)
     for x in range(s):
-        factor = np.float32(x / np.float32(s))
+        factor = edge.dtype.type(x / s)
         out[:, x] *= factor
         out[:, w - 1 - x] *= factor
     for y in range(s):
-        factor = np.float32(y / np.float32(s))
+        factor = edge.dtype.type(y / s)
         out[y, :] *= factor
         out[h - 1 - y, :] *= factor
     return out
@@ -232,7 +235,7 @@ def edges_nms(
 # thinning, ground-truth boundaries, matching
 # ------------------------------------------------------------------------------------------------
 def thin(binary: np.ndarray) -> np.ndarray:
-    """MATLAB's ``bwmorph(B, 'thin', inf)``: Guo & Hall's two-subiteration thinning to a fixed point.
+    """MATLAB's ``bwmorph(B, 'thin', inf)``: Guo & Hall's two-subiteration thinning, to the end.
 
     scikit-image's :func:`skimage.morphology.thin` implements the same look-up tables (Lam, Lee
     and Suen 1992, the algorithm MATLAB documents); the tests compare it with pyEdgeEval's port.
@@ -428,7 +431,9 @@ def boundary_counts(
 # ------------------------------------------------------------------------------------------------
 def _prf_image(cnt_r, sum_r, cnt_p, sum_p):
     """P, R, F of ``eval_cont.m``: no GT -> (P, R) = (0, 1); no prediction -> (1, 0)."""
-    cnt_r, sum_r, cnt_p, sum_p = (np.asarray(v, dtype=np.float64) for v in (cnt_r, sum_r, cnt_p, sum_p))
+    cnt_r, sum_r, cnt_p, sum_p = (
+        np.asarray(v, dtype=np.float64) for v in (cnt_r, sum_r, cnt_p, sum_p)
+    )
     with np.errstate(divide='ignore', invalid='ignore'):
         rec = np.where(sum_r == 0, 1.0, np.where(sum_p == 0, 0.0, cnt_r / sum_r))
         prec = np.where(sum_r == 0, 0.0, np.where(sum_p == 0, 1.0, cnt_p / sum_p))
@@ -438,7 +443,9 @@ def _prf_image(cnt_r, sum_r, cnt_p, sum_p):
 
 def _prf_dataset(cnt_r, sum_r, cnt_p, sum_p):
     """P, R, F of ``gather_measure.m`` from summed counts (its special cases in its order)."""
-    cnt_r, sum_r, cnt_p, sum_p = (np.asarray(v, dtype=np.float64) for v in (cnt_r, sum_r, cnt_p, sum_p))
+    cnt_r, sum_r, cnt_p, sum_p = (
+        np.asarray(v, dtype=np.float64) for v in (cnt_r, sum_r, cnt_p, sum_p)
+    )
     rec = np.zeros_like(sum_p)
     prec = np.zeros_like(sum_p)
     no_gt = (sum_r == 0) & (cnt_p == 0)
@@ -495,10 +502,14 @@ def boundary_scores(
     """
     arrays = [np.atleast_2d(np.asarray(v, dtype=np.float64)) for v in (cnt_r, sum_r, cnt_p, sum_p)]
     if any(a.shape != arrays[0].shape for a in arrays):
-        raise ValueError(f'boundary_scores: count arrays differ in shape {[a.shape for a in arrays]}')
+        raise ValueError(
+            f'boundary_scores: count arrays differ in shape {[a.shape for a in arrays]}'
+        )
     if arrays[0].shape[0] == 0:
         nan = float('nan')
-        return dict(odsF=nan, oisF=nan, AP=nan, ods_threshold=nan, ods_precision=nan, ods_recall=nan)
+        return dict(
+            odsF=nan, oisF=nan, AP=nan, ods_threshold=nan, ods_precision=nan, ods_recall=nan
+        )
     prec, rec, f = _prf_dataset(*(a.sum(0) for a in arrays))
     best = int(np.argmax(f))
     _, _, f_img = _prf_image(*arrays)
@@ -521,7 +532,9 @@ def boundary_pr_curve(
     cnt_r: np.ndarray, sum_r: np.ndarray, cnt_p: np.ndarray, sum_p: np.ndarray
 ) -> Dict[str, np.ndarray]:
     """Dataset precision, recall and F at each threshold (fractions), for the PR curve."""
-    arrays = [np.atleast_2d(np.asarray(v, dtype=np.float64)).sum(0) for v in (cnt_r, sum_r, cnt_p, sum_p)]
+    arrays = [
+        np.atleast_2d(np.asarray(v, dtype=np.float64)).sum(0) for v in (cnt_r, sum_r, cnt_p, sum_p)
+    ]
     prec, rec, f = _prf_dataset(*arrays)
     return dict(precision=prec, recall=rec, f=f)
 
