@@ -163,3 +163,32 @@ def test_depth_error_names_the_problem_kind(releases, tmp_path):
     )
     dataset, path = corrupted(releases, tmp_path / 'trunc', 'jpg', 'truncate')
     assert 'cannot read this file as an image' in _error(dataset, path, 'unreadable file')
+
+
+def test_seism_boundaries_decoder_reads_label_maps_as_the_benchmark(tmp_path):
+    """seg2bmap of a .mat LabelMap, a label .png and a .npy: SEISM's ground truth."""
+    import io
+
+    import scipy.io
+
+    from mmkem.datasets.transforms import ANNOTATION_DECODERS
+    from mmkem.evaluation.functional import seg2bmap
+
+    decode = ANNOTATION_DECODERS['seism_boundaries']
+    labels = np.zeros((6, 7), dtype=np.uint16)
+    labels[2:, 3:] = 7
+    labels[4, 0] = 300  # PASCAL-Context's LabelMap has ids > 255
+    expected = seg2bmap(labels).astype(np.uint8)
+    mat = io.BytesIO()
+    scipy.io.savemat(mat, dict(LabelMap=labels))
+    np.testing.assert_array_equal(decode(mat.getvalue(), 'x.mat', {}), expected)
+    npy = io.BytesIO()
+    np.save(npy, labels.astype(np.float32))
+    np.testing.assert_array_equal(decode(npy.getvalue(), 'x.npy', {}), expected)
+    edge = (labels == 7).astype(np.uint8) * 255  # NYUD-v2's edge PNGs are read as labels too
+    ok, png = cv2.imencode('.png', edge)
+    np.testing.assert_array_equal(decode(png.tobytes(), 'x.png', {}), seg2bmap(edge))
+    bad = io.BytesIO()
+    scipy.io.savemat(bad, dict(Other=labels))
+    with pytest.raises(ValueError, match='LabelMap'):
+        decode(bad.getvalue(), 'x.mat', {})
