@@ -73,6 +73,8 @@ class KindMetrics:
         skip (Callable, optional): ``(options, img_path) -> bool``: True leaves the sample out
             of the kind's metrics (a subset the options name, as edges' ``edge_subset``; the
             metric keys must then say so). Defaults to None (every sample counts).
+        costly (bool): ``stats`` takes long (the edge benchmark's matching): MultiTaskMetric
+            runs it in its worker processes when it has some (``workers``). Defaults to False.
     """
 
     names: Callable[[Mapping[str, Any]], Tuple[str, ...]]
@@ -83,6 +85,7 @@ class KindMetrics:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     check: Optional[Callable[[Mapping[str, Any]], None]] = None
     skip: Optional[Callable[[Mapping[str, Any], Optional[str]], bool]] = None
+    costly: bool = False
 
 
 @dataclass(frozen=True)

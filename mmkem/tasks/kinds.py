@@ -348,6 +348,7 @@ EDGE = _binary_kind(
         ),
         check=_check_edge_options,
         skip=lambda options, img_path: not M.in_subset(img_path, int(options['subset'])),
+        costly=True,
     ),
 )
 

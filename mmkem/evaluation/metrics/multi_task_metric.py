@@ -1,7 +1,8 @@
 """One metric for every task of a multi-task model, with Δm against single-task references."""
 
-from collections import OrderedDict
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+import multiprocessing
+from collections import OrderedDict, deque
+from typing import Any, Deque, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -37,6 +38,25 @@ def _get_field(data_sample, field: str, task: str, role: str):
             f'spec.gt_field (docs/internals.md)'
         )
     return value
+
+
+def _task_stats(task: str, pred, gt, num_classes, options) -> dict:
+    """The kind's per-sample statistics of ``task``; errors name the task."""
+    spec = get_task_spec(task)
+    try:
+        return spec.task_kind.metrics.stats(pred, gt, spec, num_classes, options)
+    except ValueError as err:
+        raise ValueError(f'task {task!r}: {err}') from err
+
+
+class _Pending:
+    """Statistics a worker process is computing (``MultiTaskMetric(workers=N)``)."""
+
+    def __init__(self, result, task: str) -> None:
+        self.result, self.task = result, task
+
+    def get(self) -> dict:
+        return self.result.get()
 
 
 def _img_path(data_sample) -> Optional[str]:
@@ -103,6 +123,10 @@ class MultiTaskMetric(BaseMetric):
             dataset meta's. Defaults to None.
         classwise (bool): Also print the IoU of each class of the segmentation tasks, named by
             ``dataset_meta['<task>_classes']`` or ``dataset_meta['classes']``. Defaults to False.
+        workers (int): Processes that compute the statistics of the costly kinds
+            (``KindMetrics.costly``: the edge benchmark's NMS, thinning and matching) while the
+            model predicts the next batches; :meth:`evaluate` waits for them. 0 computes them in
+            :meth:`process`. Defaults to 0.
         collect_device (str): Device used to gather results across ranks. Defaults to 'cpu'.
         prefix (str, optional): Prefix added to every key by mmengine. Defaults to None.
         **kwargs: The kinds' options (above); anything else goes to mmengine's ``BaseMetric``.
@@ -120,6 +144,7 @@ class MultiTaskMetric(BaseMetric):
         main_metrics: Optional[Dict[str, str]] = None,
         num_classes: Optional[Dict[str, int]] = None,
         classwise: bool = False,
+        workers: int = 0,
         collect_device: str = 'cpu',
         prefix: Optional[str] = None,
         **kwargs,
@@ -140,6 +165,11 @@ class MultiTaskMetric(BaseMetric):
                     f'{self.specs[task].kind!r} has no classes)'
                 )
         self.classwise = bool(classwise)
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+            raise ValueError(f'workers must be an int >= 0 (0: in process()), got {workers!r}')
+        self.workers = workers
+        self._pool = None
+        self._pending: Deque = deque()
 
         # the kind's main metric; options may rename it (edges: 'odsF_t11_sub4' for a cheap
         # setting), and the kind lists it first among its names
@@ -243,13 +273,41 @@ class MultiTaskMetric(BaseMetric):
                 ):
                     per_task[task] = None
                     continue
-                try:
-                    per_task[task] = metrics.stats(
-                        pred, gt, spec, num_classes[task], self.options[spec.kind]
-                    )
-                except ValueError as err:
-                    raise ValueError(f'task {task!r}: {err}') from err
+                args = (task, pred, gt, num_classes[task], self.options[spec.kind])
+                if metrics.costly and self.workers > 0:
+                    per_task[task] = self._submit(args)
+                    continue
+                per_task[task] = _task_stats(*args)
             self.results.append(per_task)
+
+    # ----------------------------------------------------------------------------------------------
+    # costly statistics (the edge benchmark's matching) in worker processes
+    def _submit(self, args: tuple) -> _Pending:
+        if self._pool is None:
+            # fork: the workers inherit the registered kinds and tasks; they run numpy / scipy
+            self._pool = multiprocessing.get_context('fork').Pool(self.workers)
+        self._pending.append(self._pool.apply_async(_task_stats, args))
+        while len(self._pending) > 4 * self.workers:  # bound the maps waiting in the queue
+            self._pending.popleft().wait()
+        return _Pending(self._pending[-1], args[0])
+
+    def _resolve_pending(self) -> None:
+        try:
+            for per_task in self.results:
+                for task, value in per_task.items():
+                    if isinstance(value, _Pending):
+                        per_task[task] = value.get()
+        finally:
+            self._pending.clear()
+            if self._pool is not None:
+                self._pool.close()
+                self._pool.join()
+                self._pool = None
+
+    def evaluate(self, size: int) -> dict:
+        """Wait for the worker processes' statistics (``workers``), then mmengine's evaluate."""
+        self._resolve_pending()
+        return super().evaluate(size)
 
     def _task_scores(self, spec: TaskSpec, stats: List[Optional[dict]]) -> Dict[str, float]:
         stats = [s for s in stats if s is not None]

@@ -93,3 +93,22 @@ def test_a_subset_without_evaluated_samples_says_so():
 def test_bad_edge_options_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         _metric(**kwargs)
+
+
+def test_workers_give_the_same_metrics_and_name_errors():
+    samples = [_sample(s, f'w{s}')[0] for s in range(5)]
+    here = _metric(edge_thresholds=7)
+    here.process({}, samples[:3])
+    here.process({}, samples[3:])
+    pool = _metric(edge_thresholds=7, workers=2)
+    pool.process({}, samples[:3])
+    pool.process({}, samples[3:])
+    assert pool.evaluate(5) == pytest.approx(here.evaluate(5))
+    assert pool._pool is None  # closed by evaluate
+    bad = dict(samples[0], gt_edge=dict(data=torch.zeros(1, 5, 5)))
+    failing = _metric(workers=1)
+    failing.process({}, [bad])
+    with pytest.raises(ValueError, match="task 'edge'"):
+        failing.evaluate(1)
+    with pytest.raises(ValueError, match='workers'):
+        _metric(workers=-1)
