@@ -128,6 +128,20 @@ def test_nms_and_thin_agree_with_pyedgeeval():
             np.testing.assert_array_equal(F.thin(on), binary_thin(on))
 
 
+def test_thin_equals_scikit_image_on_random_and_edge_maps():
+    from skimage.morphology import thin as skimage_thin
+
+    rng = np.random.default_rng(1)
+    for k in range(12):  # dense random blobs: many passes, both subiterations
+        on = ndi.gaussian_filter(rng.random((50, 60)), 1.5) > 0.45 + 0.01 * k
+        np.testing.assert_array_equal(F.thin(on), skimage_thin(on))
+    pred, _ = _sample(64, 80, 2)
+    for t in (0.02, 0.2, 0.5):
+        on = F.edges_nms(pred) > t
+        np.testing.assert_array_equal(F.thin(on), skimage_thin(on))
+    assert not F.thin(np.zeros((3, 3), dtype=bool)).any()
+
+
 def test_thin_by_hand():
     band = np.zeros((7, 9), dtype=bool)
     band[2:5, 1:8] = True  # three pixels thick
