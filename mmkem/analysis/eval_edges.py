@@ -2,9 +2,9 @@
 
 The predictions are the files ``tools/test.py --out DIR`` writes (``DIR/<task>/<image stem>.png``,
 uint8 ``round(p * 255)``, or the exact ``.npy`` next to it); the ground truth is read from the
-config's dataset through its own loading transforms: with ``gt='seism'`` through the
-``seism_boundaries`` decoder (SEISM's ``seg2bmap`` of the ``LabelMap`` / edge map read as labels),
-with ``gt='dataset'`` as the dataset decodes it for training.
+config's dataset: with ``gt='seism'`` through the ``seism_boundaries`` decoder (SEISM's
+``seg2bmap`` of the ``LabelMap`` / edge map read as labels), with ``gt='dataset'`` as the dataset
+decodes it for training.
 """
 
 import copy
@@ -48,8 +48,6 @@ def _one(index: int) -> Dict[str, Any]:
     """Counts of sample ``index``: its ground truth read, its prediction loaded, matched."""
     dataset, task, pred_dir = _STATE['dataset'], _STATE['task'], _STATE['pred_dir']
     results = copy.deepcopy(dataset.get_data_info(index))
-    if _STATE['gt'] == 'seism':
-        results[f'{task}_decoder'] = 'seism_boundaries'
     gt = _STATE['loader'].load_task(results, task)
     stem = P.image_stem(results.get('img_path'), index)
     path = osp.join(pred_dir, task, stem)
@@ -133,7 +131,9 @@ def evaluate_edge_folder(
         task=task,
         pred_dir=pred_dir,
         gt=gt,
-        loader=LoadMultiTaskAnnotations(tasks=[task]),
+        loader=LoadMultiTaskAnnotations(
+            tasks=[task], decoders={task: 'seism_boundaries'} if gt == 'seism' else None
+        ),
         options=options,
     )
     count = len(dataset) if limit is None else min(limit, len(dataset))

@@ -295,7 +295,7 @@ def _check_edge_options(options: Mapping) -> None:
             f'edge_max_dist must be a fraction of the image diagonal in (0, 1) (0.0075 '
             f'PASCAL-Context, 0.011 NYUD-v2), got {max_dist!r}'
         )
-    for flag in ('nms', 'thin', 'quantize', 'gt_seg2bmap'):
+    for flag in ('nms', 'thin', 'quantize'):
         if not isinstance(options[flag], bool):
             raise ValueError(f'edge_{flag} must be True or False, got {options[flag]!r}')
     subset = options['subset']
@@ -315,7 +315,6 @@ def _edge_stats(pred, gt, spec: TaskSpec, num_classes, options) -> dict:
         nms=options['nms'],
         apply_thin=options['thin'],
         quantize=options['quantize'],
-        gt_boundaries=options['gt_seg2bmap'],
         ignore_index=spec.ignore_index,
     )
 
@@ -343,7 +342,6 @@ EDGE = _binary_kind(
             nms=True,
             thin=True,
             quantize=True,
-            gt_seg2bmap=False,
             subset=1,
         ),
         check=_check_edge_options,

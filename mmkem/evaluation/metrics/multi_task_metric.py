@@ -101,10 +101,11 @@ class MultiTaskMetric(BaseMetric):
     0.3); edges: ``edge_thresholds`` (the benchmark's 101: 0.001, 0.01, ..., 0.99, 0.999; or a
     count K: K evenly spaced, as ``edgesEvalImg``), ``edge_max_dist`` (0.0075; 0.011 for
     NYUD-v2), ``edge_nms`` (True), ``edge_thin`` (True), ``edge_quantize`` (True: the map on the
-    1/255 grid of the saved PNGs), ``edge_gt_seg2bmap`` (False; True takes the BSDS ``seg2bmap``
-    of the ground truth, as SEISM does with NYUD-v2's edge maps), ``edge_subset`` (1; n: only the
-    images whose file name hashes to 0 mod n). The edge matching runs in :meth:`process`, about
-    1-3 s per 480x640 image for the full protocol on this machine's cores (``docs/metrics.md``).
+    1/255 grid of the saved PNGs), ``edge_subset`` (1; n: only the images whose file name hashes
+    to 0 mod n). The ground truth is the dataset's; the benchmark's (SEISM's ``seg2bmap``) comes
+    from ``LoadMultiTaskAnnotations(decoders=dict(edge='seism_boundaries'))`` in the pipeline.
+    The edge matching runs in :meth:`process` (or in ``workers`` processes), about 2 s per
+    480x640 image for the full protocol on this machine (``docs/metrics.md``).
 
     Args:
         tasks (Sequence[str]): Task names (see ``mmkem/tasks/kinds.py``); configs leave them out

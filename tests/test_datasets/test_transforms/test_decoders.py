@@ -192,3 +192,20 @@ def test_seism_boundaries_decoder_reads_label_maps_as_the_benchmark(tmp_path):
     scipy.io.savemat(bad, dict(Other=labels))
     with pytest.raises(ValueError, match='LabelMap'):
         decode(bad.getvalue(), 'x.mat', {})
+
+
+def test_loader_decoders_override_reads_the_benchmark_ground_truth(releases):
+    """LoadMultiTaskAnnotations(decoders=dict(edge='seism_boundaries')): SEISM's seg2bmap GT."""
+    from mmkem.evaluation.functional import seg2bmap
+
+    root = releases['png']
+    plain = _dataset(root)[0]['gt_edge']
+    seism = _dataset(
+        root, dict(type='LoadMultiTaskAnnotations', decoders=dict(edge='seism_boundaries'))
+    )
+    sample = seism[0]
+    edge_png = cv2.imread(sample['edge_path'], cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(sample['gt_edge'], seg2bmap(edge_png))
+    assert sample['gt_edge'].sum() > plain.sum()  # both sides of each line
+    with pytest.raises(KeyError, match='not a registered annotation decoder'):
+        LoadMultiTaskAnnotations(decoders=dict(edge='no_such_decoder'))
