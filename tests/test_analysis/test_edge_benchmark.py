@@ -24,7 +24,7 @@ def test_benchmark_rows_and_agreement():
     assert agreement['images'] == 1
     assert agreement['max_abs_diff_points'] < 5  # the same protocol on the same maps
     table = format_table(result)
-    assert table.count('\n| ') == 3 and 'pyEdgeEval' in table and 'at most' in table
+    assert table.count('\n| ') == 2 and 'pyEdgeEval' in table and 'at most' in table
 
 
 def test_benchmark_without_reference():
