@@ -63,8 +63,10 @@ def main() -> int:
     result['machine'] = f'{cpu_name()} ({os.cpu_count()} cores)'
     result['date'] = time.strftime('%Y-%m-%d')
     result['settings'] = vars(args)
-    print(f'{result["machine"]}, {result["date"]}, {args.size[0]}x{args.size[1]}, ')
-    print(f'max_dist {args.max_dist}, 101 thresholds, NMS and thinning on\n')
+    print(
+        f'{result["machine"]}, {result["date"]}, {args.size[0]}x{args.size[1]}, max_dist '
+        f'{args.max_dist}, 101 thresholds, NMS and thinning on\n'
+    )
     print(format_table(result))
     os.makedirs(args.out, exist_ok=True)
     path = osp.join(args.out, 'results.json')
