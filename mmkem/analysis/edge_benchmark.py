@@ -206,8 +206,8 @@ def format_table(result: Dict[str, Any]) -> str:
             f' (max difference {agreement["max_abs_diff_points"]:.3f} points); at a threshold '
             f'with >= 100 matches, the matched pixels of the images together '
             f'differ by {100 * agreement["matched_relative_diff_mean"]:.3f} % on average, '
-            f'{100 * agreement["matched_relative_diff_max"]:.3f} % at most, the predicted pixels by '
-            f'{100 * agreement["predicted_relative_diff_max"]:.3f} % at most'
+            f'{100 * agreement["matched_relative_diff_max"]:.3f} % at most, the predicted pixels '
+            f'by {100 * agreement["predicted_relative_diff_max"]:.3f} % at most'
         )
     elif agreement:
         lines.append('')
