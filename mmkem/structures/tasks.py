@@ -70,6 +70,11 @@ class KindMetrics:
         defaults (dict): The kind's options and their default values.
         check (Callable, optional): ``options -> None``, raises ``ValueError`` naming the option
             (``'<kind>_<option>'``) when a value is not allowed. Defaults to None.
+        skip (Callable, optional): ``(options, img_path) -> bool``: True leaves the sample out
+            of the kind's metrics (a subset the options name, as edges' ``edge_subset``; the
+            metric keys must then say so). Defaults to None (every sample counts).
+        costly (bool): ``stats`` takes long (the edge benchmark's matching): MultiTaskMetric
+            runs it in its worker processes when it has some (``workers``). Defaults to False.
     """
 
     names: Callable[[Mapping[str, Any]], Tuple[str, ...]]
@@ -79,6 +84,8 @@ class KindMetrics:
     scores: Callable[..., Dict[str, Any]]
     defaults: Mapping[str, Any] = field(default_factory=dict)
     check: Optional[Callable[[Mapping[str, Any]], None]] = None
+    skip: Optional[Callable[[Mapping[str, Any], Optional[str]], bool]] = None
+    costly: bool = False
 
 
 @dataclass(frozen=True)

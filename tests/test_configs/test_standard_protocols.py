@@ -53,6 +53,16 @@ def test_config_settings(method, dataset):
     refs['pascal'] = dict(semseg=71.17, human_parts=63.90, sal=66.71)
     assert dict(cfg.val_evaluator.references) == refs[dataset]
     assert dict(cfg.test_evaluator.references) == refs[dataset]
+    # Edges: the boundary benchmark with the dataset's tolerance, its ground truth (seg2bmap) in
+    # the val / test pipelines; 11 thresholds in validation (named so), the benchmark's 101 in test.
+    max_dist = dict(nyud=0.011, pascal=0.0075)[dataset]
+    assert cfg.val_evaluator.edge_max_dist == cfg.test_evaluator.edge_max_dist == max_dist
+    assert cfg.val_evaluator.edge_thresholds == 11
+    assert 'edge_thresholds' not in cfg.test_evaluator
+    for loader in ('val_dataloader', 'test_dataloader'):
+        load = cfg[loader].dataset.pipeline[1]
+        assert load.type == 'LoadMultiTaskAnnotations'
+        assert dict(load.decoders) == dict(edge='seism_boundaries')
     if dataset == 'pascal':
         assert dict(cfg.val_evaluator.main_metrics) == dict(sal='mIoU')
         # The dataset's defaults are ASTMT's normals mask and edges.
@@ -72,6 +82,8 @@ def train_and_evaluate(cfg, data_root, work_dir, tasks, crop):
     metric = runner.val_evaluator.metrics[0]
     assert list(metric.tasks) == tasks
     assert {f'{t}/{metric.main_metrics[t]}' for t in tasks} <= set(metrics)
+    assert {'edge/odsF_t11', 'edge/oisF_t11', 'edge/AP_t11'} <= set(metrics)
+    assert 'edge/odsF' not in metrics  # validation never passes a cheap number off as odsF
     assert 'delta_m' in metrics
     assert all(np.isfinite(float(v)) for v in metrics.values())
     assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))

@@ -454,8 +454,9 @@ def test_kem_swin_pascal_trains_and_evaluates(tmp_path, tasks):
     runner = build_runner(cfg)
     runner.train()
     metrics = runner.val()
-    main = dict(semseg='mIoU', human_parts='mIoU', sal='mIoU', normals='mean', edge='odsF_approx')
-    assert {f'{t}/{main[t]}' for t in tasks} <= set(metrics)
+    main = dict(semseg='mIoU', human_parts='mIoU', sal='mIoU', normals='mean', edge='odsF')
+    # edges: 'odsF', or 'odsF_t11_sub4' ... where a config validates with a cheaper setting
+    assert all(any(k.startswith(f'{t}/{main[t]}') for k in metrics) for t in tasks)
     if 'sal' in tasks:
         assert 'sal/maxF' in metrics and 'delta_m' in metrics
     if paper_setting:

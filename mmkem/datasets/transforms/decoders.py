@@ -370,3 +370,28 @@ def decode_binary_png(content: bytes, path: str, results: dict) -> np.ndarray:
 def decode_binary_npy(content: bytes, path: str, results: dict) -> np.ndarray:
     """{0, 1} from a ``.npy`` map of floats thresholded at 0.5. uint8 (H, W)."""
     return (_as_2d(_npy(content, path), path) >= 0.5).astype(np.uint8)
+
+
+@register_annotation_decoder('seism_boundaries')
+def decode_seism_boundaries(content: bytes, path: str, results: dict) -> np.ndarray:
+    """The boundary benchmark's ground truth: BSDS ``seg2bmap`` of the file read as labels.
+
+    SEISM (``db_gt.m``) reads PASCAL-Context's ``trainval/<id>.mat`` ``LabelMap`` and NYUD-v2's
+    ``edge/<id>.png`` as label maps and ``edgesEvalImg.m`` takes their ``seg2bmap``; this does
+    the same for a ``.mat`` (``LabelMap``), a ``.png`` or a ``.npy``. uint8 (H, W) in {0, 1}.
+    """
+    from mmkem.evaluation.functional.boundary import seg2bmap  # the metric's own definition
+
+    ext = path.rsplit('.', 1)[-1].lower()
+    if ext == 'mat':
+        import scipy.io
+
+        mat = scipy.io.loadmat(io.BytesIO(content))
+        if 'LabelMap' not in mat:
+            raise ValueError(f'{path}: expected a "LabelMap" variable; keys: {sorted(mat)}')
+        labels = mat['LabelMap']
+    elif ext == 'npy':
+        labels = _as_2d(_npy(content, path), path)
+    else:
+        labels = _png(content, path)
+    return seg2bmap(labels).astype(np.uint8)

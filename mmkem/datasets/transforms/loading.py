@@ -107,6 +107,11 @@ class LoadMultiTaskAnnotations(BaseTransform):
     check raises :class:`~mmkem.datasets.transforms.errors.BadAnnotationError` (a ``ValueError``)
     naming the file and what was expected (docs/troubleshooting.md).
 
+    ``decoders=dict(edge='seism_boundaries')`` reads a task with the named decoder whatever the
+    data info says: the val / test pipelines of the edge benchmark read the ground truth as
+    SEISM does (``seg2bmap`` of PASCAL-Context's ``LabelMap``, of NYUD-v2's edge maps;
+    docs/metrics.md).
+
     Decoding options (module docstring of ``mmkem/datasets/transforms/decoders.py``) are given per
     task: ``decode_options=dict(depth=dict(rescale_factor=0.001))`` reads a depth release in
     millimetres, ``dict(depth=dict(max_depth=300.0))`` allows deeper scenes.
@@ -133,6 +138,8 @@ class LoadMultiTaskAnnotations(BaseTransform):
         backend_args (dict, optional): mmengine file backend arguments. Defaults to None.
         decode_options (dict[str, dict], optional): Task name -> options of its decoder (see
             above). Defaults to None (each decoder's defaults).
+        decoders (dict[str, str], optional): Task name -> decoder name used instead of the data
+            info's ``<task>_decoder`` and the kind's. Defaults to None.
     """
 
     def __init__(
@@ -140,8 +147,13 @@ class LoadMultiTaskAnnotations(BaseTransform):
         tasks: Optional[Sequence[str]] = None,
         backend_args: Optional[dict] = None,
         decode_options: Optional[Dict[str, dict]] = None,
+        decoders: Optional[Dict[str, str]] = None,
     ) -> None:
         self.tasks = None if tasks is None else tuple(tasks)
+        self.decoders = dict(decoders or {})
+        for task, name in self.decoders.items():
+            get_task_spec(task)  # unknown task: KeyError naming the known ones
+            get_annotation_decoder(name, f'decoders[{task!r}]')
         self.backend_args = backend_args.copy() if backend_args else None
         self.decode_options = {t: dict(o) for t, o in (decode_options or {}).items()}
         for task, options in self.decode_options.items():
@@ -156,7 +168,7 @@ class LoadMultiTaskAnnotations(BaseTransform):
 
     def decoder_name(self, spec: TaskSpec, path: str, results: dict) -> str:
         """The name of the decoder that reads ``path`` for task ``spec`` (see the class doc)."""
-        name = results.get(f'{spec.name}_decoder')
+        name = self.decoders.get(spec.name, results.get(f'{spec.name}_decoder'))
         if name is not None:
             return name
         ext = osp.splitext(path)[1].lower()
@@ -172,7 +184,7 @@ class LoadMultiTaskAnnotations(BaseTransform):
 
     def _decode(self, spec: TaskSpec, path: str, results: dict) -> np.ndarray:
         name = self.decoder_name(spec, path, results)
-        release = results.get(f'{spec.name}_decoder') is not None
+        release = spec.name in self.decoders or results.get(f'{spec.name}_decoder') is not None
         what = f'{spec.name}_decoder' if release else f'kind {spec.kind!r} decoder'
         decoder = get_annotation_decoder(name, what)
         options = decoder_options(

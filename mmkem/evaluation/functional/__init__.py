@@ -1,4 +1,4 @@
-"""Plain metric functions for multi-task dense prediction (numpy only).
+"""Plain metric functions for multi-task dense prediction (numpy; scipy and scikit-image for edges).
 
 Every task kind has two functions: a ``*_stats`` function that reduces one image to a few counts or
 sums (what :class:`~mmkem.evaluation.metrics.MultiTaskMetric` keeps per sample, never whole
@@ -11,12 +11,23 @@ depth; degrees for normals.
 """
 
 from .binary import (
-    DEFAULT_EDGE_THRESHOLDS,
     DEFAULT_SALIENCY_THRESHOLDS,
     binary_threshold_stats,
-    edge_scores,
     f_measure,
     saliency_scores,
+)
+from .boundary import (
+    BENCHMARK_EDGE_THRESHOLDS,
+    boundary_counts,
+    boundary_pr_curve,
+    boundary_scores,
+    edges_nms,
+    in_subset,
+    iter_counts,
+    match_count,
+    resolve_thresholds,
+    seg2bmap,
+    thin,
 )
 from .depth import depth_scores, depth_stats
 from .gains import delta_m, relative_gain
@@ -24,19 +35,28 @@ from .normals import DEFAULT_NORMALS_THRESHOLDS, normals_scores, normals_stats
 from .segmentation import segmentation_scores, segmentation_stats
 
 __all__ = [
-    'DEFAULT_EDGE_THRESHOLDS',
+    'BENCHMARK_EDGE_THRESHOLDS',
     'DEFAULT_NORMALS_THRESHOLDS',
     'DEFAULT_SALIENCY_THRESHOLDS',
     'binary_threshold_stats',
+    'boundary_counts',
+    'boundary_pr_curve',
+    'boundary_scores',
     'delta_m',
     'depth_scores',
     'depth_stats',
-    'edge_scores',
+    'edges_nms',
     'f_measure',
+    'in_subset',
+    'iter_counts',
+    'match_count',
     'normals_scores',
     'normals_stats',
     'relative_gain',
+    'resolve_thresholds',
     'saliency_scores',
     'segmentation_scores',
     'segmentation_stats',
+    'seg2bmap',
+    'thin',
 ]

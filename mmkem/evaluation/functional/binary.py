@@ -1,4 +1,7 @@
-"""Binary maps (saliency, edges): counts at thresholds of one map, F-measures of a dataset."""
+"""Binary maps (saliency): counts at thresholds of one map, F-measures of a dataset.
+
+Edges have the boundary benchmark's own matching (:mod:`.boundary`).
+"""
 
 from typing import Dict, Optional, Sequence
 
@@ -8,14 +11,10 @@ from .utils import check_same_shape
 
 #: 0.05, 0.10, ..., 0.95: the grid of the common multi-task saliency evaluation.
 DEFAULT_SALIENCY_THRESHOLDS = tuple(np.round(np.linspace(0.05, 0.95, 19), 4).tolist())
-#: 0.01, 0.02, ..., 0.99: the 99 thresholds of the BSDS boundary benchmark.
-DEFAULT_EDGE_THRESHOLDS = tuple(np.round(np.linspace(0.01, 0.99, 99), 4).tolist())
 
 __all__ = [
-    'DEFAULT_EDGE_THRESHOLDS',
     'DEFAULT_SALIENCY_THRESHOLDS',
     'binary_threshold_stats',
-    'edge_scores',
     'f_measure',
     'saliency_scores',
 ]
@@ -112,25 +111,3 @@ def saliency_scores(
     with np.errstate(divide='ignore', invalid='ignore'):
         iou = np.where(union > 0, tp / union, 1.0)
     return dict(maxF=float(f.max() * 100), mIoU=float(iou.mean(0).max() * 100))
-
-
-def edge_scores(
-    tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta2: float = 1.0
-) -> Dict[str, float]:
-    """An approximation of the boundary benchmark's ODS F-measure (percent).
-
-    Counts are summed over the dataset and the best F over thresholds is taken (one threshold for
-    the whole dataset, as ODS), but pixels are matched exactly: the benchmark's thinning and
-    matching tolerance (``maxDist``: 0.0075 of the image diagonal for BSDS and PASCAL-Context, 0.011
-    for NYUD-v2) are not applied, so the value is usually lower than the real odsF. Use the
-    SEISM/BSDS benchmark for paper numbers.
-
-    Args:
-        tp, fp, fn (np.ndarray): (N, T) or (T,) counts from :func:`binary_threshold_stats`.
-        beta2 (float): β². Defaults to 1.0.
-
-    Returns:
-        dict: ``odsF_approx`` (percent).
-    """
-    tp, fp, fn = (np.atleast_2d(np.asarray(v, dtype=np.float64)).sum(0) for v in (tp, fp, fn))
-    return dict(odsF_approx=float(f_measure(tp, fp, fn, beta2).max() * 100))

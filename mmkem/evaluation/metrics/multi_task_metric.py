@@ -1,7 +1,8 @@
 """One metric for every task of a multi-task model, with Δm against single-task references."""
 
-from collections import OrderedDict
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+import multiprocessing
+from collections import OrderedDict, deque
+from typing import Any, Deque, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -39,6 +40,30 @@ def _get_field(data_sample, field: str, task: str, role: str):
     return value
 
 
+def _task_stats(task: str, pred, gt, num_classes, options) -> dict:
+    """The kind's per-sample statistics of ``task``; errors name the task."""
+    spec = get_task_spec(task)
+    try:
+        return spec.task_kind.metrics.stats(pred, gt, spec, num_classes, options)
+    except ValueError as err:
+        raise ValueError(f'task {task!r}: {err}') from err
+
+
+class _Pending:
+    """Statistics a worker process is computing (``MultiTaskMetric(workers=N)``)."""
+
+    def __init__(self, result, task: str) -> None:
+        self.result, self.task = result, task
+
+    def get(self) -> dict:
+        return self.result.get()
+
+
+def _img_path(data_sample) -> Optional[str]:
+    meta = data_sample if isinstance(data_sample, Mapping) else data_sample.metainfo
+    return meta.get('img_path')
+
+
 @METRICS.register_module()
 class MultiTaskMetric(BaseMetric):
     """Metrics of every task of a multi-task dense-prediction model, and Δm.
@@ -56,7 +81,10 @@ class MultiTaskMetric(BaseMetric):
     - normals: ``mean``, ``median``, ``rmse`` (degrees; median from a 0.1° histogram) and
       ``11.25``, ``22.5``, ``30`` (percent of pixels with an error below that angle).
     - saliency (``sal``): ``maxF`` (β² = 0.3, best dataset-level F over thresholds) and ``mIoU``.
-    - edge: ``odsF_approx`` (pixel-exact, no matching tolerance: not the benchmark's odsF).
+    - edge: ``odsF``, ``oisF``, ``AP`` (percent): the boundary benchmark (SEISM / BSDS: NMS,
+      101 thresholds, thinning, bipartite matching within ``edge_max_dist`` of the diagonal); a
+      cheaper or other setting names itself in the keys (``odsF_t11_sub4``: 11 thresholds, 1 in 4
+      images; ``_nonms``, ``_nothin``).
 
     The number of classes of a task with labels comes from the dataset, as in mmseg's
     ``IoUMetric``: ``len(dataset_meta['<task>_classes'])``, else ``len(dataset_meta['classes'])``
@@ -70,7 +98,14 @@ class MultiTaskMetric(BaseMetric):
     ``depth_rmse`` (``'pooled'`` | ``'per_image'``), ``normals_bins`` (histogram bins over
     [0°, 180°] for the median, 1800), ``normals_thresholds`` (angles of the "within t" metrics,
     (11.25, 22.5, 30)), ``saliency_thresholds`` (0.05, 0.10, ..., 0.95), ``saliency_beta2`` (β²,
-    0.3), ``edge_thresholds`` (0.01, ..., 0.99), ``edge_beta2`` (1.0).
+    0.3); edges: ``edge_thresholds`` (the benchmark's 101: 0.001, 0.01, ..., 0.99, 0.999; or a
+    count K: K evenly spaced, as ``edgesEvalImg``), ``edge_max_dist`` (0.0075; 0.011 for
+    NYUD-v2), ``edge_nms`` (True), ``edge_thin`` (True), ``edge_quantize`` (True: the map on the
+    1/255 grid of the saved PNGs), ``edge_subset`` (1; n: only the images whose file name hashes
+    to 0 mod n). The ground truth is the dataset's; the benchmark's (SEISM's ``seg2bmap``) comes
+    from ``LoadMultiTaskAnnotations(decoders=dict(edge='seism_boundaries'))`` in the pipeline.
+    The edge matching runs in :meth:`process` (or in ``workers`` processes), about 2 s per
+    480x640 image for the full protocol on this machine (``docs/metrics.md``).
 
     Args:
         tasks (Sequence[str]): Task names (see ``mmkem/tasks/kinds.py``); configs leave them out
@@ -89,6 +124,10 @@ class MultiTaskMetric(BaseMetric):
             dataset meta's. Defaults to None.
         classwise (bool): Also print the IoU of each class of the segmentation tasks, named by
             ``dataset_meta['<task>_classes']`` or ``dataset_meta['classes']``. Defaults to False.
+        workers (int): Processes that compute the statistics of the costly kinds
+            (``KindMetrics.costly``: the edge benchmark's NMS, thinning and matching) while the
+            model predicts the next batches; :meth:`evaluate` waits for them. 0 computes them in
+            :meth:`process`. Defaults to 0.
         collect_device (str): Device used to gather results across ranks. Defaults to 'cpu'.
         prefix (str, optional): Prefix added to every key by mmengine. Defaults to None.
         **kwargs: The kinds' options (above); anything else goes to mmengine's ``BaseMetric``.
@@ -106,6 +145,7 @@ class MultiTaskMetric(BaseMetric):
         main_metrics: Optional[Dict[str, str]] = None,
         num_classes: Optional[Dict[str, int]] = None,
         classwise: bool = False,
+        workers: int = 0,
         collect_device: str = 'cpu',
         prefix: Optional[str] = None,
         **kwargs,
@@ -126,8 +166,18 @@ class MultiTaskMetric(BaseMetric):
                     f'{self.specs[task].kind!r} has no classes)'
                 )
         self.classwise = bool(classwise)
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+            raise ValueError(f'workers must be an int >= 0 (0: in process()), got {workers!r}')
+        self.workers = workers
+        self._pool = None
+        self._pending: Deque = deque()
 
-        self.main_metrics = {t: s.main_metric for t, s in self.specs.items()}
+        # the kind's main metric; options may rename it (edges: 'odsF_t11_sub4' for a cheap
+        # setting), and the kind lists it first among its names
+        self.main_metrics = {
+            t: s.main_metric if s.main_metric in self.metric_names(t) else self.metric_names(t)[0]
+            for t, s in self.specs.items()
+        }
         for task, name in (main_metrics or {}).items():
             if task not in self.specs:
                 raise ValueError(f'main_metrics names task {task!r}, not in tasks={self.tasks}')
@@ -219,15 +269,54 @@ class MultiTaskMetric(BaseMetric):
                     f'{task} ground truth {spec.gt_field!r}',
                 )
                 metrics = spec.task_kind.metrics
-                try:
-                    per_task[task] = metrics.stats(
-                        pred, gt, spec, num_classes[task], self.options[spec.kind]
-                    )
-                except ValueError as err:
-                    raise ValueError(f'task {task!r}: {err}') from err
+                if metrics.skip is not None and metrics.skip(
+                    self.options[spec.kind], _img_path(data_sample)
+                ):
+                    per_task[task] = None
+                    continue
+                args = (task, pred, gt, num_classes[task], self.options[spec.kind])
+                if metrics.costly and self.workers > 0:
+                    per_task[task] = self._submit(args)
+                    continue
+                per_task[task] = _task_stats(*args)
             self.results.append(per_task)
 
-    def _task_scores(self, spec: TaskSpec, stats: List[dict]) -> Dict[str, float]:
+    # ----------------------------------------------------------------------------------------------
+    # costly statistics (the edge benchmark's matching) in worker processes
+    def _submit(self, args: tuple) -> _Pending:
+        if self._pool is None:
+            # fork: the workers inherit the registered kinds and tasks; they run numpy / scipy
+            self._pool = multiprocessing.get_context('fork').Pool(self.workers)
+        self._pending.append(self._pool.apply_async(_task_stats, args))
+        while len(self._pending) > 4 * self.workers:  # bound the maps waiting in the queue
+            self._pending.popleft().wait()
+        return _Pending(self._pending[-1], args[0])
+
+    def _resolve_pending(self) -> None:
+        try:
+            for per_task in self.results:
+                for task, value in per_task.items():
+                    if isinstance(value, _Pending):
+                        per_task[task] = value.get()
+        finally:
+            self._pending.clear()
+            if self._pool is not None:
+                self._pool.close()
+                self._pool.join()
+                self._pool = None
+
+    def evaluate(self, size: int) -> dict:
+        """Wait for the worker processes' statistics (``workers``), then mmengine's evaluate."""
+        self._resolve_pending()
+        return super().evaluate(size)
+
+    def _task_scores(self, spec: TaskSpec, stats: List[Optional[dict]]) -> Dict[str, float]:
+        stats = [s for s in stats if s is not None]
+        if not stats:
+            raise ValueError(
+                f'MultiTaskMetric: no sample of the evaluated ones is in the subset of task '
+                f'{spec.name!r} ({spec.kind}_subset); evaluate more samples or a smaller subset'
+            )
         stacked = {k: np.stack([np.asarray(s[k]) for s in stats]) for k in stats[0]}
         scores = spec.task_kind.metrics.scores(
             stacked, spec, self.task_num_classes(spec.name), self.options[spec.kind]

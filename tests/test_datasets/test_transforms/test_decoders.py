@@ -163,3 +163,49 @@ def test_depth_error_names_the_problem_kind(releases, tmp_path):
     )
     dataset, path = corrupted(releases, tmp_path / 'trunc', 'jpg', 'truncate')
     assert 'cannot read this file as an image' in _error(dataset, path, 'unreadable file')
+
+
+def test_seism_boundaries_decoder_reads_label_maps_as_the_benchmark(tmp_path):
+    """seg2bmap of a .mat LabelMap, a label .png and a .npy: SEISM's ground truth."""
+    import io
+
+    import scipy.io
+
+    from mmkem.datasets.transforms import ANNOTATION_DECODERS
+    from mmkem.evaluation.functional import seg2bmap
+
+    decode = ANNOTATION_DECODERS['seism_boundaries']
+    labels = np.zeros((6, 7), dtype=np.uint16)
+    labels[2:, 3:] = 7
+    labels[4, 0] = 300  # PASCAL-Context's LabelMap has ids > 255
+    expected = seg2bmap(labels).astype(np.uint8)
+    mat = io.BytesIO()
+    scipy.io.savemat(mat, dict(LabelMap=labels))
+    np.testing.assert_array_equal(decode(mat.getvalue(), 'x.mat', {}), expected)
+    npy = io.BytesIO()
+    np.save(npy, labels.astype(np.float32))
+    np.testing.assert_array_equal(decode(npy.getvalue(), 'x.npy', {}), expected)
+    edge = (labels == 7).astype(np.uint8) * 255  # NYUD-v2's edge PNGs are read as labels too
+    ok, png = cv2.imencode('.png', edge)
+    np.testing.assert_array_equal(decode(png.tobytes(), 'x.png', {}), seg2bmap(edge))
+    bad = io.BytesIO()
+    scipy.io.savemat(bad, dict(Other=labels))
+    with pytest.raises(ValueError, match='LabelMap'):
+        decode(bad.getvalue(), 'x.mat', {})
+
+
+def test_loader_decoders_override_reads_the_benchmark_ground_truth(releases):
+    """LoadMultiTaskAnnotations(decoders=dict(edge='seism_boundaries')): SEISM's seg2bmap GT."""
+    from mmkem.evaluation.functional import seg2bmap
+
+    root = releases['png']
+    plain = _dataset(root)[0]['gt_edge']
+    seism = _dataset(
+        root, dict(type='LoadMultiTaskAnnotations', decoders=dict(edge='seism_boundaries'))
+    )
+    sample = seism[0]
+    edge_png = cv2.imread(sample['edge_path'], cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(sample['gt_edge'], seg2bmap(edge_png))
+    assert sample['gt_edge'].sum() > plain.sum()  # both sides of each line
+    with pytest.raises(KeyError, match='not a registered annotation decoder'):
+        LoadMultiTaskAnnotations(decoders=dict(edge='no_such_decoder'))

@@ -51,9 +51,3 @@ def test_saliency_maxf_and_miou_by_hand():
 
 def test_f_measure_undefined_is_zero():
     np.testing.assert_array_equal(F.f_measure([0], [0], [0]), [0.0])
-
-
-def test_edge_ods_approx_by_hand():
-    stats = F.binary_threshold_stats(PRED_B, GT_B, THR)
-    scores = F.edge_scores(stats['tp'], stats['fp'], stats['fn'])
-    assert scores['odsF_approx'] == pytest.approx(2 * 0.75 / 1.75 * 100)  # F1 at t=0.25
