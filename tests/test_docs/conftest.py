@@ -10,32 +10,13 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-from mmkem.testing import (
-    write_ade20k,
-    write_libmtl_nyuv2,
-    write_pascal_mt,
-    write_tiny_nyud,
-)
+from doc_commands import BY_ID
+
+from mmkem.testing import write_checkout
 from mmkem.testing.doc_commands import collect_blocks, split_env
 from mmkem.testing.fork_runner import ForkRunner
 
-from doc_commands import BY_ID
-
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-LINKED = ('tools', 'configs', 'mmkem')
-
-
-def write_scratch(root: str) -> None:
-    """A directory laid out like the repository: code linked, tiny data where the configs look."""
-    for name in LINKED:
-        os.symlink(osp.join(REPO, name), osp.join(root, name))
-    data = osp.join(root, 'data')
-    write_tiny_nyud(osp.join(data, 'nyud_demo'), num_train=4, num_val=2, size=(48, 64), seed=0)
-    write_tiny_nyud(osp.join(data, 'NYUDv2'), num_train=4, num_val=2, size=(48, 64), seed=1)
-    write_pascal_mt(osp.join(data, 'PASCAL_MT'), ['2008_000001p', '2008_000002n'], ['2008_000003p'])
-    write_ade20k(osp.join(data, 'ade', 'ADEChallengeData2016'), num_train=2, num_val=1)
-    write_libmtl_nyuv2(osp.join(data, 'nyuv2_libmtl'), num_train=2, num_val=1)
-    os.makedirs(osp.join(root, 'checkpoints'), exist_ok=True)
 
 
 @dataclass
@@ -57,7 +38,7 @@ class Result:
 class DocRunner:
     """Runs documented commands in the scratch directory; identical commands run once."""
 
-    def __init__(self, scratch: str, fork: ForkRunner) -> None:
+    def __init__(self, scratch: str, fork: ForkRunner, env: Dict[str, str]) -> None:
         self.scratch = scratch
         self.fork = fork
         self.blocks = {b.id: b for b in collect_blocks(REPO) if b.id is not None}
@@ -71,6 +52,7 @@ class DocRunner:
             OMP_NUM_THREADS='1',
             PATH=bin_dir + os.pathsep + os.environ.get('PATH', ''),
             MMKEM_VENV=sys.prefix,
+            **env,
         )
         self.values = dict(prefix=sys.prefix, python=sys.executable, scratch=scratch)
 
@@ -184,9 +166,10 @@ class DocRunner:
 @pytest.fixture(scope='session')
 def doc_runner(tmp_path_factory):
     scratch = str(tmp_path_factory.mktemp('checkout'))
-    write_scratch(scratch)
+    # the Swin weights come from the README's converter command
+    env = write_checkout(scratch, REPO, swin_weights=False)
     fork = ForkRunner(path=[REPO])
     try:
-        yield DocRunner(scratch, fork)
+        yield DocRunner(scratch, fork, env)
     finally:
         fork.close()
