@@ -18,9 +18,7 @@ SWIN_WEIGHTS = 'checkpoints/swin_tiny_patch4_window7_224_mmseg.pth'
 def _write_data(data: str) -> None:
     write_tiny_nyud(osp.join(data, 'nyud_demo'), num_train=4, num_val=2, size=(48, 64), seed=0)
     write_tiny_nyud(osp.join(data, 'NYUDv2'), num_train=4, num_val=2, size=(48, 64), seed=1)
-    write_pascal_mt(
-        osp.join(data, 'PASCAL_MT'), ['2008_000001p', '2008_000002n'], ['2008_000003p']
-    )
+    write_pascal_mt(osp.join(data, 'PASCAL_MT'), ['2008_000001p', '2008_000002n'], ['2008_000003p'])
     write_ade20k(osp.join(data, 'ade', 'ADEChallengeData2016'), num_train=2, num_val=1)
     write_libmtl_nyuv2(osp.join(data, 'nyuv2_libmtl'), num_train=2, num_val=1)
 
@@ -84,7 +82,5 @@ def write_checkout(root: str, repo: str, swin_weights: bool = True) -> Dict[str,
 
         torch.manual_seed(0)
         state_dict = timm.create_model('swin_tiny_patch4_window7_224').state_dict()
-        torch.save(
-            {'state_dict': convert_swin_to_mmseg(state_dict)}, osp.join(root, SWIN_WEIGHTS)
-        )
+        torch.save({'state_dict': convert_swin_to_mmseg(state_dict)}, osp.join(root, SWIN_WEIGHTS))
     return dict(TORCH_HOME=osp.join(root, 'torch_home'))

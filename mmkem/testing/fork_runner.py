@@ -84,15 +84,20 @@ def _child(request: dict) -> None:
             os._exit(code)
 
 
-def _wait(pid: int, timeout: float) -> int:
+def _wait(pid: int, timeout: float, parent: int) -> int:
+    """The child's exit code; killed (with its group) after ``timeout`` or when the client that
+    started this server is gone (then the server exits too)."""
     deadline = time.monotonic() + timeout
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             return os.waitstatus_to_exitcode(status)
-        if time.monotonic() > deadline:
+        orphaned = os.getppid() != parent
+        if orphaned or time.monotonic() > deadline:
             os.killpg(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+            if orphaned:
+                os._exit(1)
             return -signal.SIGKILL
         time.sleep(0.05)
 
@@ -105,6 +110,7 @@ def serve() -> None:
     """
     import importlib
 
+    parent = os.getppid()
     for name in PRELOAD:
         importlib.import_module(name)
     channel = os.fdopen(os.dup(1), 'w')
@@ -120,7 +126,7 @@ def serve() -> None:
             os.setpgid(0, 0)  # its own group: a timeout kills its DataLoader workers too
             channel.close()
             _child(request)
-        channel.write(json.dumps({'returncode': _wait(pid, request['timeout'])}) + '\n')
+        channel.write(json.dumps({'returncode': _wait(pid, request['timeout'], parent)}) + '\n')
         channel.flush()
 
 

@@ -5,11 +5,11 @@ import os.path as osp
 import shlex
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
 import pytest
-
 from doc_commands import BY_ID
 
 from mmkem.testing import write_checkout
@@ -27,6 +27,7 @@ class Result:
     returncode: int
     stdout: str
     stderr: str
+    seconds: float = 0.0
 
     def failure(self) -> str:
         return (
@@ -69,10 +70,11 @@ class DocRunner:
             return self.cache[key]
         command = shlex.join(words)
         self.count += 1
+        start = time.monotonic()
+        os.makedirs(osp.join(self.scratch, 'logs'), exist_ok=True)
         if prog[0] == 'python':
             out = osp.join(self.scratch, 'logs', f'{self.count:03d}.out')
             err = osp.join(self.scratch, 'logs', f'{self.count:03d}.err')
-            os.makedirs(osp.dirname(out), exist_ok=True)
             code = self.fork.run(prog[1:], self.scratch, env, out, err, timeout)
             with open(out) as f_out, open(err) as f_err:
                 result = Result(command, code, f_out.read(), f_err.read())
@@ -83,6 +85,9 @@ class DocRunner:
             result = Result(command, res.returncode, res.stdout, res.stderr)
         else:
             raise AssertionError(f'`{command}`: the test runs python and bash commands only')
+        result.seconds = time.monotonic() - start
+        with open(osp.join(self.scratch, 'logs', 'timing.txt'), 'a') as f:
+            f.write(f'{result.seconds:7.1f} s  {command}\n')
         self.cache[key] = result
         return result
 

@@ -32,6 +32,41 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 ITERS = ['--cfg-options', 'train_cfg.max_iters=2']
+# The paper-size configs resize and crop every image to 448x576 / 512x512 / 288x384 whatever its
+# size: their documented trainings run 2 iterations of batch 2 at tiny sizes (pipeline index 2 is
+# the random resize, 3 the crop). tests/test_configs/test_shipped_configs_train.py trains every
+# config at its own sizes.
+NYUD_SMALL = [
+    '--cfg-options',
+    'train_cfg.max_iters=2',
+    'train_dataloader.batch_size=2',
+    'train_dataloader.dataset.pipeline.2.scale=(64,48)',
+    'train_dataloader.dataset.pipeline.3.crop_size=(48,64)',
+]
+PASCAL_SMALL = [
+    '--cfg-options',
+    'train_cfg.max_iters=2',
+    'train_dataloader.batch_size=2',
+    'train_dataloader.dataset.pipeline.2.scale=(64,64)',
+    'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
+]
+LIBMTL_SMALL = [
+    '--cfg-options',
+    'train_cfg.max_iters=2',
+    'train_dataloader.batch_size=2',
+    'train_dataloader.dataset.pipeline.2.scale=(32,24)',
+    'train_dataloader.dataset.pipeline.3.crop_size=(24,32)',
+]
+ADE_TEST_SMALL = ['test_dataloader.dataset.pipeline.1.scale=(256,64)']
+ADE_SMALL = [
+    '--cfg-options',
+    'train_cfg.max_iters=2',
+    'train_dataloader.batch_size=2',  # 2: BatchNorm after UPerNet's 1x1 pooling
+    'train_dataloader.dataset.pipeline.2.scale=(256,64)',
+    'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
+    'model.data_preprocessor.size=(64,64)',
+    'val_dataloader.dataset.pipeline.1.scale=(256,64)',
+]
 DEMO = 'configs/demo/kem_effnet-lite0_nyud-demo.py'
 DEMO_CKPT = 'work_dirs/demo/iter_2.pth'  # `python tools/demo.py --iters 2` writes it
 TINY_COST = ['--warmup', '0', '--steps', '1']
@@ -277,14 +312,14 @@ DOC_COMMANDS = [
         'readme-nyud',
         prepare=_write_timm_swin,
         sub={'iter_40000.pth': 'iter_2.pth'},
-        add={1: ITERS},
+        add={1: NYUD_SMALL},
         check=_check_nyud,
     ),
     DocCommand(
         'readme-pascal',
         needs=['readme-nyud'],  # its converted Swin weights
         sub={'iter_40000.pth': 'iter_2.pth'},
-        add={0: ITERS},
+        add={0: PASCAL_SMALL},
     ),
     DocCommand(
         'readme-rep-mtl-config',
@@ -294,22 +329,21 @@ DOC_COMMANDS = [
     ),
     DocCommand(
         'readme-rep-mtl',
-        # training resizes every image to 288x384: one image per step keeps it short
         add={
-            0: ['--cfg-options', 'train_cfg.max_iters=1', 'train_dataloader.batch_size=1'],
-            1: ['--size', '32', '32', '--batch-size', '1', '--warmup', '0', '--steps', '1'],
-            2: ['--size', '32', '32', '--batch-size', '1', '--warmup', '0', '--steps', '1'],
+            0: LIBMTL_SMALL,
+            1: ['--size', '32', '32', '--batch-size', '2', '--warmup', '0', '--steps', '1'],
+            2: ['--size', '32', '32', '--batch-size', '2', '--warmup', '0', '--steps', '1'],
         },
     ),
     DocCommand(
         'readme-mmseg-kem',
-        # mmseg's ADE20K pipeline crops 512x512 whatever the image size: batch 1, 1 iteration
-        # (the ImageNet weights mmseg would download are in the scratch TORCH_HOME)
-        sub={'iter_80000.pth': 'iter_1.pth'},
-        add={0: ['--cfg-options', 'train_cfg.max_iters=1', 'train_dataloader.batch_size=1']},
+        # the ImageNet weights mmseg would download are in the scratch TORCH_HOME
+        sub={'iter_80000.pth': 'iter_2.pth'},
+        add={0: ADE_SMALL, 1: ['--cfg-options', *ADE_TEST_SMALL]},
     ),
     DocCommand('readme-mmseg-kem-tests', kind='pytest'),
-    DocCommand('readme-neck-cost', add=['--size', '64', '--batch', '1', '--iters', '1']),
+    # batch 2: BatchNorm after UPerNet's 1x1 pooling
+    DocCommand('readme-neck-cost', add=['--size', '64', '--batch', '2', '--iters', '1']),
     # docs/backbones.md
     DocCommand(
         'backbones-swin2mmseg',
@@ -334,10 +368,7 @@ DOC_COMMANDS = [
     ),
     DocCommand('experiments-tests', kind='pytest'),
     # docs/rep_mtl.md
-    DocCommand(
-        'rep-mtl-train',
-        add=['--cfg-options', 'train_cfg.max_iters=1', 'train_dataloader.batch_size=1'],
-    ),
+    DocCommand('rep-mtl-train', add=LIBMTL_SMALL),  # readme-rep-mtl's training: runs once
     # docs/sweeps.md
     DocCommand(
         'sweeps-synopsis',

@@ -9,10 +9,9 @@ tests/test_docs/doc_commands.py`` prints what is covered and how.
 import os.path as osp
 
 import pytest
+from doc_commands import BY_ID, DOC_COMMANDS, UNMARKED_DOCS
 
 from mmkem.testing.doc_commands import collect_blocks, marker_problems
-
-from doc_commands import BY_ID, DOC_COMMANDS, UNMARKED_DOCS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BLOCKS = collect_blocks(REPO)
@@ -28,7 +27,8 @@ def test_every_shell_block_is_marked_and_ids_are_unique():
 
 def test_every_marked_block_has_an_entry_and_every_entry_a_block():
     marked = {b.id for b in MARKED}
-    assert not marked - set(BY_ID), f'marked in the docs, no entry in doc_commands.py: {marked - set(BY_ID)}'
+    missing = marked - set(BY_ID)
+    assert not missing, f'marked in the docs, no entry in doc_commands.py: {missing}'
     assert not set(BY_ID) - marked, f'entries whose id no doc marks: {set(BY_ID) - marked}'
 
 

@@ -42,9 +42,7 @@ def test_dist_scripts_use_mmkem_environment(script, tmp_path, path_without_torch
     assert 'usage:' in res.stdout and '--launcher' in res.stdout
 
     # An active environment's python comes first (here: the fake one), and $PYTHON before all.
-    res = _run(
-        script, tmp_path, PATH=path_without_torch, MMKEM_VENV=sys.prefix, VIRTUAL_ENV='/x'
-    )
+    res = _run(script, tmp_path, PATH=path_without_torch, MMKEM_VENV=sys.prefix, VIRTUAL_ENV='/x')
     assert res.returncode != 0 and 'this python has no torch' in res.stderr
     res = _run(
         script,
