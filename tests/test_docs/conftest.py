@@ -17,6 +17,14 @@ from mmkem.testing.doc_commands import collect_blocks, split_env
 from mmkem.testing.fork_runner import ForkRunner
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TIMINGS: List[str] = []  # one line per command run, shown at the end of the session
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TIMINGS:
+        terminalreporter.section('documented commands run (seconds, command)')
+        for line in TIMINGS:
+            terminalreporter.write_line(line)
 
 
 @dataclass
@@ -86,8 +94,7 @@ class DocRunner:
         else:
             raise AssertionError(f'`{command}`: the test runs python and bash commands only')
         result.seconds = time.monotonic() - start
-        with open(osp.join(self.scratch, 'logs', 'timing.txt'), 'a') as f:
-            f.write(f'{result.seconds:7.1f} s  {command}\n')
+        TIMINGS.append(f'{result.seconds:6.1f}  rc={result.returncode}  {command}')
         self.cache[key] = result
         return result
 

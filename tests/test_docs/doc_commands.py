@@ -407,11 +407,12 @@ DOC_COMMANDS = [
         'troubleshooting-resume',
         # the first command is readme-tools' training (run once)
         needs=['readme-tools'],
-        sub={'CONFIG': DEMO, 'DIR': 'work_dirs/tools', 'iter_4000.pth': 'iter_2.pth'},
+        # (the demo config keeps the last checkpoint only: the third resumes from iter_3)
+        sub={'CONFIG': DEMO, 'DIR': 'work_dirs/tools', 'iter_4000.pth': 'iter_3.pth'},
         add={
             0: ITERS,
             1: ['--cfg-options', 'train_cfg.max_iters=3'],
-            2: ['--work-dir', 'work_dirs/tools_from_2', '--cfg-options', 'train_cfg.max_iters=3'],
+            2: ['--work-dir', 'work_dirs/tools_from_3', '--cfg-options', 'train_cfg.max_iters=4'],
         },
         check=_check_resume,
     ),
