@@ -193,8 +193,11 @@ def _check_nyud(scratch, results):
 
 
 def _check_resume(scratch, results):
-    log = results[1].stdout + results[1].stderr
-    assert 'Iter(train) [3/3]' in log and 'resumed' in log.lower(), log[-2000:]
+    for result, start, end in ((results[1], 2, 3), (results[2], 3, 4)):
+        log = result.stdout + result.stderr
+        assert f'resumed epoch: 0, iter: {start}' in log, log[-2000:]
+        assert f'Saving checkpoint at {end} iterations' in log, log[-2000:]
+    assert osp.isfile(osp.join(scratch, 'work_dirs', 'tools_from_3', 'iter_4.pth'))
 
 
 MMSEG_CONFIG_CHECK = """
