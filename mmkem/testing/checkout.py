@@ -52,8 +52,8 @@ def write_checkout(root: str, repo: str, swin_weights: bool = True) -> Dict[str,
     ``tools``, ``configs`` and ``mmkem`` link to ``repo``; ``data/`` holds tiny datasets in the
     release layouts at the configs' data roots (``nyud_demo``, ``NYUDv2``, ``PASCAL_MT``,
     ``ade/ADEChallengeData2016``, ``nyuv2_libmtl``); ``torch_home/hub/checkpoints/`` holds a file
-    (no weights: the model keeps its initialisation, mmengine warns) for every URL the configs
-    would download, so that ``TORCH_HOME=root/torch_home`` downloads nothing; with
+    (no weights of the model: it keeps its initialisation, mmengine warns) for every URL the
+    configs would download, so that ``TORCH_HOME=root/torch_home`` downloads nothing; with
     ``swin_weights``, ``checkpoints/`` holds converted random Swin-T weights where the Swin configs
     read them (without: the documented converter command writes them).
 
@@ -74,7 +74,10 @@ def write_checkout(root: str, repo: str, swin_weights: bool = True) -> Dict[str,
     hub = osp.join(root, 'torch_home', 'hub', 'checkpoints')
     os.makedirs(hub, exist_ok=True)
     for url in pretrained_urls(repo):
-        torch.save({}, osp.join(hub, url.split('/')[-1].split('?')[0]))
+        # one tensor no model has (mmseg's Swin reads the first key): the model keeps its
+        # initialisation and mmengine warns about the unexpected key
+        placeholder = {'state_dict': {'placeholder_not_a_weight': torch.zeros(1)}}
+        torch.save(placeholder, osp.join(hub, url.split('/')[-1].split('?')[0]))
     if swin_weights:
         import timm
 
