@@ -3,6 +3,7 @@
 import os
 import os.path as osp
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,12 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section('documented commands run (seconds, command)')
         for line in TIMINGS:
             terminalreporter.write_line(line)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 @dataclass
@@ -61,6 +68,7 @@ class DocRunner:
             OMP_NUM_THREADS='1',
             PATH=bin_dir + os.pathsep + os.environ.get('PATH', ''),
             MMKEM_VENV=sys.prefix,
+            PORT=str(free_port()),  # tools/dist_*.sh's rendezvous: not another run's
             **env,
         )
         self.values = dict(prefix=sys.prefix, python=sys.executable, scratch=scratch)

@@ -3,6 +3,7 @@ machine, `python` from PATH has no torch (it used to be the only one they tried)
 
 import os
 import os.path as osp
+import socket
 import stat
 import sys
 
@@ -29,7 +30,14 @@ def path_without_torch(tmp_path):
     return f'{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin'
 
 
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
+
+
 def _run(script, tmp_path, **env):
+    env.setdefault('PORT', _free_port())
     cmd = ['bash', osp.join(REPO, 'tools', script), *SCRIPTS[script], '--help']
     return run_command(cmd, cwd=str(tmp_path), env_extra=env, drop_env=DROP, timeout=300)
 
