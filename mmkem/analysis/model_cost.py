@@ -158,6 +158,7 @@ def measure_model(config: str, settings: ModelCostSettings) -> dict:
 
     import mmkem  # noqa: F401
     from mmkem.engine import fill_task_config
+    from mmkem.engine.hooks import train_iter_attention
 
     from .batches import synthetic_batch
 
@@ -188,12 +189,14 @@ def measure_model(config: str, settings: ModelCostSettings) -> dict:
     if device.startswith('cuda'):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    timings = time_call(
-        lambda: model.train_step(data, optim_wrapper),
-        settings.steps,
-        warmup=settings.warmup,
-        device=device,
-    )
+    # As the config trains: a Rep-MTL config's MathSDPAHook (attention twice differentiable).
+    with train_iter_attention(cfg):
+        timings = time_call(
+            lambda: model.train_step(data, optim_wrapper),
+            settings.steps,
+            warmup=settings.warmup,
+            device=device,
+        )
     times, cpu_times = timings.wall, timings.cpu
     rss_peak = _proc_status_kb('VmHWM')
     neck_s = (

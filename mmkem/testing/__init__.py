@@ -4,6 +4,7 @@ does not import this module; tests do."""
 
 from . import kem_references
 from .bad_files import CORRUPTIONS, corrupt_file, plant_problems
+from .checkout import write_checkout
 from .checkpoints import save_model_checkpoint
 from .datasets import (
     box_mask,
@@ -28,6 +29,7 @@ __all__ = [
     'shrink_train_config',
     'tiny_train_config',
     'write_ade20k',
+    'write_checkout',
     'write_libmtl_nyuv2',
     'write_pascal_mt',
     'write_pascal_part_mat',

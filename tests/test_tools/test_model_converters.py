@@ -226,10 +226,24 @@ def test_swin2mmseg_cli(tmp_path):
 
     run_tool_ok('swin2mmseg', str(src), str(dst), '--src-format', 'timm', '--drop-final-norm')
     assert 'norm3.weight' not in torch.load(dst, weights_only=True)['state_dict']
+    # A wrong --src-format, a missing file or another model's file: one line naming the file
+    # (it used to be a raw traceback).
     res = run_tool('swin2mmseg', str(src), str(tmp_path / 'x.pth'), '--src-format', 'official')
     assert res.returncode == 1
-    assert 'ValueError' in res.stderr and "laid out as in the 'timm' format" in res.stderr
+    assert 'Traceback' not in res.stderr
+    assert res.stderr.strip().splitlines() == [
+        f"error: {src}: src_format='official' but the patch-merging keys are laid out as in the "
+        "'timm' format (official: end of stage i, timm: start of stage i + 1)"
+    ]
     assert not (tmp_path / 'x.pth').exists()
+    res = run_tool('swin2mmseg', str(tmp_path / 'missing.pth'), str(tmp_path / 'x.pth'))
+    assert res.returncode == 1 and 'Traceback' not in res.stderr
+    assert res.stderr.startswith(f'error: {tmp_path / "missing.pth"}: checkpoint file not found')
+    other = tmp_path / 'other.pth'
+    torch.save({'conv.weight': torch.zeros(1)}, other)
+    res = run_tool('swin2mmseg', str(other), str(tmp_path / 'x.pth'))
+    assert res.returncode == 1 and 'Traceback' not in res.stderr
+    assert 'is not a Swin checkpoint' in res.stderr
 
 
 def test_efficientnet_lite2timm_cli(tmp_path, package_state_dict):
@@ -248,6 +262,12 @@ def test_efficientnet_lite2timm_cli(tmp_path, package_state_dict):
     # argparse's usage error (SystemExit 2)
     res = run_tool('efficientnet_lite2timm', str(src), str(dst), 'extra')
     assert res.returncode == 2 and 'expected [SRC] DST, got 3 paths' in res.stderr
+    # a file of another model: one line naming it (it used to be a raw traceback)
+    other = tmp_path / 'other.pth'
+    torch.save({'conv.weight': torch.zeros(1)}, other)
+    res = run_tool('efficientnet_lite2timm', str(other), str(tmp_path / 'x.pth'))
+    assert res.returncode == 1 and 'Traceback' not in res.stderr
+    assert res.stderr.startswith(f'error: {other}: ')
 
 
 def test_load_efficientnet_lite0_package_is_converted():

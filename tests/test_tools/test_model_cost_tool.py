@@ -48,3 +48,18 @@ def test_model_cost_tiny_run(tmp_path, run):
     )
     assert saved['ratios_to_first']['KEM']['speed_median'] == pytest.approx(1.0)
     assert saved['paper']['TaskCrossAttention']['steps_per_s'] == pytest.approx(3.68)
+
+
+def test_model_cost_on_a_rep_mtl_config(tmp_path, run):
+    """A Rep-MTL config differentiates twice through attention: its MathSDPAHook has to apply
+    to the measured steps as in training (they used to stop: "derivative for
+    aten::_scaled_dot_product_flash_attention_for_cpu_backward is not implemented")."""
+    config = 'configs/rep_mtl/kem-rep-mtl_effnet-lite0_nyud-demo.py'
+    out = tmp_path / 'cost'
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'analysis', 'model_cost.py')]
+    cmd += ['--configs', config, '--size', '64', '64', '--batch-size', '2', '--warmup', '0']
+    cmd += ['--steps', '1', '--neck-repeats', '1', '--device', 'cpu', '--out', str(out)]
+    res = run(cmd, cwd=str(tmp_path))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    (model,) = json.loads((out / 'results.json').read_text())['models']
+    assert model['neck'] == 'KEM' and model['step_s'][0] > 0

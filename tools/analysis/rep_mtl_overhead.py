@@ -19,6 +19,13 @@ Example (the paper's setting; on a GPU)::
     python tools/analysis/rep_mtl_overhead.py \
         configs/rep_mtl/hps-rep-mtl_r50-d8_20k_nyuv2-libmtl-288x384.py \
         --batch-size 8 --size 288 384 --device cuda --out work_dirs/rep_mtl_overhead.json
+
+The same with a ResNetV1c-18 (its levels 2, 3 have 256 and 512 channels) and a 64-wide Z::
+
+    python tools/analysis/rep_mtl_overhead.py \
+        configs/rep_mtl/hps-rep-mtl_r50-d8_20k_nyuv2-libmtl-288x384.py --size 96 128 \
+        --cfg-options model.backbone.depth=18 "model.feature_adapter.in_channels=[256,512]" \
+        model.feature_adapter.channels=64
 """
 
 import argparse
@@ -37,10 +44,13 @@ from mmkem.analysis.rep_mtl_overhead import (  # noqa: E402
     format_overhead,
     measure_rep_mtl_overhead,
 )
+from mmkem.apis import clear_errors  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('config', help='a config whose model has a regularizer')
     parser.add_argument('--batch-size', type=int, default=2, help='images per step (default 2)')
     parser.add_argument(
@@ -55,7 +65,7 @@ def parse_args():
     parser.add_argument('--out', default=None, help='write the results as JSON here')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, default=None,
-        help='override config keys, e.g. model.backbone.depth=18',
+        help='override config keys (the ResNet-18 example above)',
     )  # fmt: skip
     return parser.parse_args()
 
@@ -64,10 +74,13 @@ def main():
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    result = measure_rep_mtl_overhead(
-        args.config, args.batch_size, args.size, args.device, args.warmup, args.steps,
-        args.rounds, args.cfg_options,
-    )  # fmt: skip
+    # A config or --cfg-options that build no working model (channels that do not match, no
+    # regularizer) is one line naming what to change.
+    with clear_errors(extra=(ValueError,)):
+        result = measure_rep_mtl_overhead(
+            args.config, args.batch_size, args.size, args.device, args.warmup, args.steps,
+            args.rounds, args.cfg_options,
+        )  # fmt: skip
     for line in format_overhead(result):
         print(line)
     if args.out:

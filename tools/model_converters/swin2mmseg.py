@@ -11,6 +11,8 @@ See docs/backbones.md.
 """
 
 import argparse
+import os
+import sys
 from typing import List, Optional
 
 from mmkem.utils.checkpoint_io import load_state_dict_file, save_checkpoint_atomic
@@ -44,10 +46,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    state_dict = load_state_dict_file(args.src, weights_only=not args.unsafe_load)
-    converted = convert_swin_to_mmseg(
-        state_dict, src_format=args.src_format, keep_final_norm=not args.drop_final_norm
-    )
+    try:
+        state_dict = load_state_dict_file(args.src, weights_only=not args.unsafe_load)
+        converted = convert_swin_to_mmseg(
+            state_dict, src_format=args.src_format, keep_final_norm=not args.drop_final_norm
+        )
+    except (FileNotFoundError, ValueError) as e:
+        # A wrong file or --src-format is the user's to fix: one line, no traceback.
+        if os.environ.get('MMKEM_DEBUG'):
+            raise
+        sys.exit(f'error: {args.src}: {e}')
     save_checkpoint_atomic(converted, args.dst)
     print(f'converted {len(state_dict)} -> {len(converted)} tensors: {args.dst}')
 

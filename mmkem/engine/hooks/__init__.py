@@ -1,4 +1,4 @@
-from .math_sdpa_hook import MathSDPAHook
+from .math_sdpa_hook import MathSDPAHook, train_iter_attention
 from .multi_task_visualization_hook import MultiTaskVisualizationHook
 from .prediction_writer_hook import MultiTaskPredictionWriterHook
 from .rng_state_hook import RNGStateHook
@@ -11,4 +11,5 @@ __all__ = [
     'RNGStateHook',
     'SkippedSamplesHook',
     'add_skipped_samples_hook',
+    'train_iter_attention',
 ]

@@ -9,13 +9,14 @@ interaction module and decoders of the KEM models) must run the explicit softmax
 while training. Same values; more memory and time.
 """
 
-from typing import Optional
+import contextlib
+from typing import ContextManager, Optional
 
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-__all__ = ['MathSDPAHook']
+__all__ = ['MathSDPAHook', 'train_iter_attention']
 
 
 @HOOKS.register_module()
@@ -40,3 +41,21 @@ class MathSDPAHook(Hook):
         if self._context is not None:
             self._context.__exit__(None, None, None)
             self._context = None
+
+
+def train_iter_attention(cfg) -> ContextManager:
+    """The attention kernels ``cfg``'s training iterations run on, for code that trains its model
+    without a runner (the cost tools): ``sdpa_kernel([MATH])`` when ``cfg.custom_hooks`` has a
+    :class:`MathSDPAHook`, else no restriction.
+
+    Args:
+        cfg (Config | dict): A config.
+
+    Returns:
+        ContextManager: Enter it around each training step.
+    """
+    for hook in cfg.get('custom_hooks') or ():
+        kind = hook.get('type') if isinstance(hook, dict) else type(hook)
+        if kind == 'MathSDPAHook' or (isinstance(kind, type) and issubclass(kind, MathSDPAHook)):
+            return sdpa_kernel([SDPBackend.MATH])
+    return contextlib.nullcontext()

@@ -82,14 +82,17 @@ class FeatureAdapter(BaseModule):
                 f'gave {len(feats)} levels'
             )
         size = feats[self.out_index].shape[-2:]
+        got = [int(feats[level].shape[1]) for level in self.in_index]
+        if got != list(self.in_channels):
+            option = '[' + ','.join(map(str, got)) + ']'
+            raise ValueError(
+                f'FeatureAdapter: the backbone levels {list(self.in_index)} have {got} channels, '
+                f'in_channels says {list(self.in_channels)}: set '
+                f'model.feature_adapter.in_channels={option}'
+            )
         selected = []
-        for level, expected in zip(self.in_index, self.in_channels):
+        for level in self.in_index:
             feat = feats[level]
-            if feat.shape[1] != expected:
-                raise ValueError(
-                    f'backbone level {level} has {feat.shape[1]} channels, in_channels says '
-                    f'{expected}'
-                )
             if feat.shape[-2:] != size:
                 feat = F.interpolate(
                     feat, size=size, mode='bilinear', align_corners=self.align_corners

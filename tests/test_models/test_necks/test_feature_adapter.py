@@ -42,7 +42,12 @@ def test_feature_adapter_errors():
             dict(type='FeatureAdapter', in_channels=[4], in_index=[0], out_index=2, channels=5)
         )
     adapter = MODELS.build(dict(type='FeatureAdapter', in_channels=[4, 5], channels=3))
-    with pytest.raises(ValueError, match='level 1 has 6 channels'):
+    # names the option to set, in a form --cfg-options takes
+    message = (
+        r'the backbone levels \[0, 1\] have \[4, 6\] channels, in_channels says \[4, 5\]: '
+        r'set model.feature_adapter.in_channels=\[4,6\]'
+    )
+    with pytest.raises(ValueError, match=message):
         adapter([torch.randn(1, 4, 4, 4), torch.randn(1, 6, 2, 2)])
     with pytest.raises(ValueError, match='gave 1 levels'):
         adapter(torch.randn(1, 4, 4, 4))
