@@ -14,7 +14,7 @@ the size budget (64 MiB).
 ``run`` (at most 8 minutes, each step with its own time limit and all of them with one deadline):
 a virtual environment with ``--system-site-packages`` (the machine's torch, whatever its version),
 the bundle's wheels for what is missing, ``scipy`` stand-ins where scipy is missing (mmseg imports
-three scipy names at start-up; mmkem's CUDA checks call none of them), mmcv 2.1.0 built from
+four scipy names at start-up; mmkem's CUDA checks call none of them), mmcv 2.1.0 built from
 source with its CPU ops and the GPU hidden from its setup (``CUDA_VISIBLE_DEVICES=``,
 ``MMCV_WITH_OPS=1``, ``FORCE_CUDA=0``: mmkem calls no mmcv CUDA op, and mmcv's CUDA kernels need
 not build against the machine's CUDA), then the tests marked ``cuda``, the neck benchmark and
@@ -79,13 +79,16 @@ WHEELS = [
 ]
 
 # mmseg imports these scipy names at start-up (Mask2Former's assigner, BEiT's position
-# interpolation, the Hausdorff loss); stand-ins that raise when called, where scipy is missing.
+# interpolation, the Hausdorff loss, the random-blur transform); stand-ins that raise when called, where scipy is missing.
 SCIPY_STUBS = {
     '__init__.py': '"""Stand-in written by tools/gpu_check.py: scipy is not in the bundle."""\n',
     'optimize.py': 'def linear_sum_assignment(*args, **kwargs):\n'
     "    raise NotImplementedError('scipy is not installed (tools/gpu_check.py stand-in)')\n",
     'interpolate.py': '',
     'ndimage.py': 'def distance_transform_edt(*args, **kwargs):\n'
+    "    raise NotImplementedError('scipy is not installed (tools/gpu_check.py stand-in)')\n"
+    '\n\n'
+    'def gaussian_filter(*args, **kwargs):\n'
     "    raise NotImplementedError('scipy is not installed (tools/gpu_check.py stand-in)')\n",
 }
 
@@ -323,7 +326,7 @@ def missing_requirements(py):
 
 
 def write_scipy_stubs(venv, py):
-    """Stand-ins for the three scipy names mmseg imports, in the venv, if scipy is missing."""
+    """Stand-ins for the four scipy names mmseg imports, in the venv, if scipy is missing."""
     ok, _ = _probe(py, 'import scipy.optimize, scipy.ndimage, scipy.interpolate')
     if ok:
         return False
@@ -443,7 +446,7 @@ def run(args):
     else:
         if not args.dry_run and write_scipy_stubs(venv, py):
             steps.rows.append(dict(step='scipy stand-ins', status='ok', seconds=0.0,
-                                   detail='scipy missing: the 3 names mmseg imports'))  # fmt: skip
+                                   detail='scipy missing: the 4 names mmseg imports'))  # fmt: skip
         if steps.run(
             'import mmkem', [py, '-c', 'import mmkem, mmcv.ops; print(mmkem.__file__)'], 60
         ):

@@ -23,9 +23,6 @@ import zlib
 from typing import Dict, Iterable, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from scipy import sparse
-from scipy.ndimage import correlate1d
-from scipy.sparse.csgraph import maximum_bipartite_matching
 
 __all__ = [
     'BENCHMARK_EDGE_THRESHOLDS',
@@ -100,6 +97,8 @@ def conv_tri(image: np.ndarray, r: float) -> np.ndarray:
     else:
         rad = int(r)
         kernel = np.concatenate([np.arange(1, rad + 2), np.arange(rad, 0, -1)]) / (rad + 1) ** 2
+    from scipy.ndimage import correlate1d  # on first use: mmkem imports without scipy
+
     kernel = kernel.astype(image.dtype)
     padded = np.pad(image, rad, mode='symmetric')
     out = correlate1d(padded, kernel, axis=0, mode='constant')[rad:-rad]
@@ -364,6 +363,8 @@ class _GroundTruthNeighbours:
         np.cumsum(inside.sum(1), out=indptr[1:])
         if gy.size == 0:
             indptr = np.zeros(2, dtype=np.int64)
+        from scipy import sparse  # on first use: mmkem imports without scipy
+
         self.matrix = sparse.csc_matrix(
             (np.ones(rows.size, dtype=np.int8), rows, indptr), shape=(h * w, max(gy.size, 1))
         ).tocsr()
@@ -377,6 +378,8 @@ class _GroundTruthNeighbours:
         flat = flat[self.near[flat]]
         if flat.size == 0:
             return 0
+        from scipy.sparse.csgraph import maximum_bipartite_matching
+
         graph = self.matrix[flat]
         matched = maximum_bipartite_matching(graph, perm_type='column')
         return int(np.count_nonzero(matched >= 0))
