@@ -79,7 +79,8 @@ WHEELS = [
 ]
 
 # mmseg imports these scipy names at start-up (Mask2Former's assigner, BEiT's position
-# interpolation, the Hausdorff loss, the random-blur transform); stand-ins that raise when called, where scipy is missing.
+# interpolation, the Hausdorff loss, the random-blur transform); stand-ins that raise when
+# called, where scipy is missing.
 SCIPY_STUBS = {
     '__init__.py': '"""Stand-in written by tools/gpu_check.py: scipy is not in the bundle."""\n',
     'optimize.py': 'def linear_sum_assignment(*args, **kwargs):\n'

@@ -221,10 +221,10 @@ def thinned_laplacian_edges(label: np.ndarray) -> np.ndarray:
 
     The 4-neighbour Laplacian (OpenCV's ``Laplacian`` with its default 3x3 aperture [[0, 1, 0],
     [1, -4, 1], [0, 1, 0]] and reflect-101 border) is non-zero on both sides of a label change;
-    scikit-image's ``thin`` then reduces the two-pixel band to a one-pixel line. This is ``_load_edge`` of ASTMT's
-    ``fblib/dataloaders/pascal_context.py``, used unchanged by MTI-Net, ATRC, InvPT and
-    TaskPrompter. The labels are read as float64, which gives the same Laplacian as the release's
-    integer ``LabelMap`` (ids are small integers) and accepts any integer dtype.
+    scikit-image's ``thin`` then reduces the two-pixel band to a one-pixel line. This is
+    ``_load_edge`` of ASTMT's ``fblib/dataloaders/pascal_context.py``, used unchanged by MTI-Net,
+    ATRC, InvPT and TaskPrompter. The labels are read as float64, which gives the same Laplacian
+    as the release's integer ``LabelMap`` (ids are small integers) and accepts any integer dtype.
 
     Args:
         label (np.ndarray): (H, W) integer labels.

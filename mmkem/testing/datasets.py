@@ -128,9 +128,9 @@ def write_pascal_mt(
     pixel (0, 0) = 255), ``sal_distill/<id>.png`` (random), ``normals_distill/<id>.png`` (random
     unit normals) and, with ``labelmap``, ``pascal-context/trainval/<id>.mat`` (``LabelMap`` =
     semseg * 3 + 1: ASTMT's normals mask keeps the top-left quarter, 46 = cabinet, and drops the
-    background, 1 = accordion). Human parts (``human_parts/<id>.mat``) depend on the id: ending in ``'p'``, a
-    person (top-left quarter) with six parts and a dog; ending in ``'n'``, a dog with a head and no
-    person; otherwise no ``.mat`` at all.
+    background, 1 = accordion). Human parts (``human_parts/<id>.mat``) depend on the id: ending
+    in ``'p'``, a person (top-left quarter) with six parts and a dog; ending in ``'n'``, a dog
+    with a head and no person; otherwise no ``.mat`` at all.
 
     Args:
         root (str): Output folder.

@@ -197,7 +197,8 @@ def test_mmkem_runs_with_the_scipy_stand_ins(tmp_path):
         'cfg = fill_task_config(cfg)\n'
         "init_default_scope('mmseg')\n"
         'model = MODELS.build(cfg.model)\n'
-        'losses = model.loss(**model.data_preprocessor(synthetic_batch(model, 1, (32, 32)), True))\n'
+        'batch = model.data_preprocessor(synthetic_batch(model, 1, (32, 32)), True)\n'
+        'losses = model.loss(**batch)\n'
         "print(sorted(k for k in losses if 'edge' in k))\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), REPO]))
