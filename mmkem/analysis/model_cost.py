@@ -501,10 +501,10 @@ def result_from_events(
             result.update(cpu_step_s=cpu, steps_per_cpu_s_median=1.0 / statistics.median(cpu))
     else:
         built = any(e['event'] == 'built' for e in events)
-        seen = [e['wall'] for e in steps] + ([running_s] if running_s and built else [])
+        seen = [e['wall'] for e in steps] + ([running_s] if running_s is not None and built else [])
         if seen:
             result['step_s_lower_bound'] = max(seen)
-        seen_cpu = cpu_steps + ([running_cpu_s] if running_cpu_s and built else [])
+        seen_cpu = cpu_steps + ([running_cpu_s] if running_cpu_s is not None and built else [])
         if seen_cpu:
             result['cpu_step_s_lower_bound'] = max(seen_cpu)
     if peak_rss_mb is not None:
@@ -576,8 +576,11 @@ def run_worker(config: str, settings: ModelCostSettings) -> dict:
             proc.wait()
             reader.join(timeout=5)
             marks = [e for e in events if e['event'] in ('built', 'step')]
+            # /proc counts clock ticks (10 ms): never below 0 against process_time
             running_cpu = (
-                cpu_now - marks[-1]['cpu_clock'] if cpu_now is not None and marks else None
+                max(0.0, cpu_now - marks[-1]['cpu_clock'])
+                if cpu_now is not None and marks
+                else None
             )
             return result_from_events(
                 config,
