@@ -725,7 +725,7 @@ def run_model_cost(
         date=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
         device=device,
         torch=torch.__version__,
-        size=list(settings.size) if settings.size else 'each config\'s crop_size',
+        size=list(settings.size) if settings.size else "each config's crop_size",
         batch_size=settings.batch_size,
         warmup=settings.warmup,
         steps=settings.steps,
@@ -861,7 +861,9 @@ def summary_lines(results: List[dict]) -> List[str]:
             speed = 'unknown'
         cpu = ratios['cpu_time'] or ratios.get('cpu_time_lower_bound')
         paper, paper_ref = PAPER.get(r.get('neck')), PAPER.get(ref.get('neck'))
-        extra = [f'CPU time {"more than " if not ratios["cpu_time"] else ""}{cpu:.2f}x'] if cpu else []
+        extra = (
+            [f'CPU time {"more than " if not ratios["cpu_time"] else ""}{cpu:.2f}x'] if cpu else []
+        )
         if paper and paper_ref:
             extra.append(f'paper {paper_ref["steps_per_s"] / paper["steps_per_s"]:.2f}x')
         lines.append(

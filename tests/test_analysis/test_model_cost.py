@@ -206,7 +206,9 @@ def fake_worker(tmp_path, monkeypatch):
 
     def use(mode):
         monkeypatch.setattr(
-            model_cost, 'worker_command', lambda config, settings: [sys.executable, str(script), mode]
+            model_cost,
+            'worker_command',
+            lambda config, settings: [sys.executable, str(script), mode],
         )
 
     return use

@@ -19,8 +19,7 @@ from mmkem.testing import shrink_train_config, write_pascal_mt, write_tiny_nyud
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 HIGH_RES = sorted(
-    osp.relpath(p, REPO)
-    for p in glob.glob(osp.join(REPO, 'configs', '*', '*_swin-t-s[48]_*.py'))
+    osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs', '*', '*_swin-t-s[48]_*.py'))
 )
 NECKS = {'kem': 'KEM', 'skem': 'SKEM', 'ca': 'TaskCrossAttention'}
 
