@@ -46,6 +46,7 @@ import json
 import os
 import os.path as osp
 import queue
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -486,8 +487,6 @@ def result_from_events(
             cpu_steps.append(e['cpu_clock'] - previous)
         previous = e['cpu_clock']
     if timed:
-        import statistics
-
         wall = [e['wall'] for e in timed]
         result.update(
             step_s=wall,
