@@ -8,6 +8,7 @@ import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 KEM_CONFIG = 'configs/kem/kem_swin-t_40k_nyud-448x576.py'
+CA_S8_CONFIG = 'configs/baselines/ca_swin-t-s8_40k_nyud-448x576.py'
 
 
 def test_model_cost_tiny_run(tmp_path, run):
@@ -46,7 +47,11 @@ def test_model_cost_tiny_run(tmp_path, run):
     assert 0 < model['neck_fwd_bwd_s'] and model['neck_share_of_step'] == pytest.approx(
         model['neck_fwd_bwd_s'] / model['best_step_s']
     )
-    assert saved['ratios_to_first']['KEM']['speed_median'] == pytest.approx(1.0)
+    assert model['status'] == 'ok' and model['reference'] == model['config']
+    assert model['ratios']['step_time'] == pytest.approx(1.0)
+    # the token grid of the interaction: the paper's stride 16
+    assert model['grid'] == [4, 4] and model['n_s'] == 2 * 16
+    assert model['attention_kernels'] == []  # KEM has no softmax attention over tokens
     assert saved['paper']['TaskCrossAttention']['steps_per_s'] == pytest.approx(3.68)
 
 
@@ -63,3 +68,17 @@ def test_model_cost_on_a_rep_mtl_config(tmp_path, run):
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     (model,) = json.loads((out / 'results.json').read_text())['models']
     assert model['neck'] == 'KEM' and model['step_s'][0] > 0
+
+
+def test_model_cost_row_of_a_model_over_its_memory_budget(tmp_path, run):
+    # Swin-T's float32 parameters alone are about 110 MB: a 50 MiB budget fails in the build
+    out = tmp_path / 'cost'
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'analysis', 'model_cost.py')]
+    cmd += ['--configs', CA_S8_CONFIG, '--size', '64', '64', '--batch-size', '1', '--warmup', '0']
+    cmd += ['--steps', '1', '--device', 'cpu', '--memory-budget', '50', '--out', str(out)]
+    res = run(cmd, cwd=str(tmp_path))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert 'out of memory: over the memory budget (50 MiB)' in res.stdout
+    (model,) = json.loads((out / 'results.json').read_text())['models']
+    assert model['status'] == 'out of memory' and model['neck'] == 'TaskCrossAttention'
+    assert (out / 'results.md').read_text().count('over the memory budget (50 MiB)') == 1

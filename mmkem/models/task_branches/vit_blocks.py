@@ -2,6 +2,7 @@
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from mmseg.utils import OptMultiConfig
@@ -47,6 +48,14 @@ class ViTBlocks(BaseModule):
     residual) and reshaped back. Any H, W works: the optional position embedding is a fixed 2D
     sine-cosine one computed for the input's grid.
 
+    With ``downsample = s > 1`` the blocks run on a coarser grid, for maps at a fine stride
+    (stride 8 or 4) where global attention over all ``H*W`` tokens would cost ``(H*W)^2``: the
+    map is average-pooled by ``s``, the blocks run on the pooled map ``P``, and their change is
+    upsampled (bilinear) and added to the input, ``y = x + up(blocks(P) - P)``. So the coarse part
+    of the map is what the blocks make of it and the fine detail of ``x`` (``x - up(P)``) passes
+    through unchanged; at ``s = 1`` this is the plain ``y = blocks(x)``. Cost of the blocks: that
+    of the map at ``s`` times the stride.
+
     Args:
         embed_dims (int): Token width C.
         num_layers (int): Number of blocks. Defaults to 2 (paper).
@@ -60,6 +69,8 @@ class ViTBlocks(BaseModule):
         with_pos_embed (bool): Add a 2D sine-cosine position embedding to the tokens before the
             first block. Defaults to False.
         final_norm (bool): Apply a LayerNorm to the output tokens. Defaults to True.
+        downsample (int): Run the blocks on the map average-pooled by this factor and add their
+            upsampled change to the input (see above). Defaults to 1 (the blocks on every token).
         init_cfg (dict or list[dict], optional): Initialisation config. Defaults to None, i.e.
             ViT's truncated-normal (std 0.02) linear layers and unit LayerNorms.
     """
@@ -76,6 +87,7 @@ class ViTBlocks(BaseModule):
         drop_path_rate: float = 0.0,
         with_pos_embed: bool = False,
         final_norm: bool = True,
+        downsample: int = 1,
         init_cfg: OptMultiConfig = None,
     ) -> None:
         if init_cfg is None:
@@ -92,7 +104,10 @@ class ViTBlocks(BaseModule):
             raise ValueError(
                 f'with_pos_embed=True needs embed_dims divisible by 4, got {embed_dims}'
             )
+        if downsample < 1:
+            raise ValueError(f'downsample must be >= 1, got {downsample}')
         self.embed_dims = embed_dims
+        self.downsample = downsample
         self.with_pos_embed = with_pos_embed
         drop_path = torch.linspace(0, drop_path_rate, num_layers).tolist()
         self.blocks = nn.Sequential(
@@ -120,9 +135,17 @@ class ViTBlocks(BaseModule):
         Returns:
             Tensor: Feature map, (B, C, H, W).
         """
+        if x.shape[1] != self.embed_dims:
+            raise ValueError(f'expected {self.embed_dims} input channels, got {x.shape[1]}')
+        if self.downsample == 1:
+            return self._blocks(x)
+        pooled = F.avg_pool2d(x, self.downsample, ceil_mode=True)
+        change = self._blocks(pooled) - pooled
+        return x + F.interpolate(change, size=x.shape[-2:], mode='bilinear', align_corners=False)
+
+    def _blocks(self, x: Tensor) -> Tensor:
+        """The blocks on every token of ``x``, (B, C, H, W) -> (B, C, H, W)."""
         batch, channels, height, width = x.shape
-        if channels != self.embed_dims:
-            raise ValueError(f'expected {self.embed_dims} input channels, got {channels}')
         tokens = x.flatten(2).transpose(1, 2)  # (B, H*W, C)
         if self.with_pos_embed:
             pos = sincos_pos_embed_2d(height, width, channels).to(tokens)

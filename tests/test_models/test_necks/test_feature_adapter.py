@@ -51,3 +51,29 @@ def test_feature_adapter_errors():
         adapter([torch.randn(1, 4, 4, 4), torch.randn(1, 6, 2, 2)])
     with pytest.raises(ValueError, match='gave 1 levels'):
         adapter(torch.randn(1, 4, 4, 4))
+
+
+def test_project_first_gives_the_same_map_from_the_same_parameters():
+    # a 1x1 convolution and a bilinear resize commute: projecting each level at its own size and
+    # summing the resized projections equals resizing, concatenating and projecting
+    torch.manual_seed(0)
+    cfg = dict(type='FeatureAdapter', in_channels=[3, 4, 6, 5], channels=7, out_index=1)
+    plain = MODELS.build(cfg)
+    first = MODELS.build(dict(cfg, project_first=True))
+    first.load_state_dict(plain.state_dict())
+    feats = [
+        torch.randn(2, 3, 16, 24),  # finer than the output: resized down
+        torch.randn(2, 4, 8, 12),
+        torch.randn(2, 6, 4, 6),
+        torch.randn(2, 5, 2, 3),
+    ]
+    expected = plain(feats)
+    assert expected.shape == (2, 7, 8, 12)
+    assert torch.allclose(first(feats), expected, atol=1e-5)
+    # the same gradients of the parameters
+    expected.square().sum().backward()
+    first(feats).square().sum().backward()
+    assert torch.allclose(first.proj.weight.grad, plain.proj.weight.grad, rtol=1e-4, atol=1e-4)
+    assert torch.allclose(first.proj.bias.grad, plain.proj.bias.grad, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match=r', 5, 5\] channels, in_channels says'):
+        first([feats[0], feats[1], feats[3], feats[3]])

@@ -54,3 +54,37 @@ def test_vit_blocks_position_embedding_and_errors():
         MODELS.build(dict(type='ViTBlocks', embed_dims=10, num_heads=4))
     with pytest.raises(ValueError, match='expected 8 input channels'):
         plain(torch.randn(1, 4, 2, 2))
+
+
+def test_vit_blocks_on_a_pooled_grid_add_their_upsampled_change():
+    torch.manual_seed(0)
+    cfg = dict(type='ViTBlocks', embed_dims=8, num_layers=1, num_heads=2, with_pos_embed=True)
+    plain = MODELS.build(cfg)
+    pooled = MODELS.build(dict(cfg, downsample=2))
+    pooled.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 8, 6, 8)
+    coarse = F.avg_pool2d(x, 2)  # (2, 8, 3, 4): the stride-16 grid of a stride-8 map
+    change = plain(coarse) - coarse
+    expected = x + F.interpolate(change, size=(6, 8), mode='bilinear', align_corners=False)
+    assert torch.allclose(pooled(x), expected, atol=1e-5)
+    # the fine detail passes through: x minus its pooled-and-upsampled self is unchanged
+    detail = x - F.interpolate(coarse, size=(6, 8), mode='bilinear', align_corners=False)
+    assert torch.allclose(
+        pooled(x) - F.interpolate(plain(coarse), size=(6, 8), mode='bilinear', align_corners=False),
+        detail,
+        atol=1e-5,
+    )
+    # downsample 1 is the plain module
+    same = MODELS.build(dict(cfg, downsample=1))
+    same.load_state_dict(plain.state_dict())
+    assert torch.equal(same(x), plain(x))
+    # a size the factor does not divide: the last window is partial (its mean over what is there)
+    odd = torch.randn(1, 8, 5, 7)
+    edge = F.avg_pool2d(odd, 2, ceil_mode=True)
+    assert edge.shape[-2:] == (3, 4)
+    assert torch.allclose(edge[0, :, 2, 3], odd[0, :, 4, 6], atol=1e-6)
+    assert pooled(odd).shape == odd.shape
+    with pytest.raises(ValueError, match='downsample'):
+        MODELS.build(dict(cfg, downsample=0))
+    with pytest.raises(ValueError, match='expected 8 input channels'):
+        pooled(torch.randn(1, 4, 4, 4))
