@@ -68,6 +68,7 @@ ADE_SMALL = [
     'val_dataloader.dataset.pipeline.1.scale=(256,64)',
 ]
 DEMO = 'configs/demo/kem_effnet-lite0_nyud-demo.py'
+NYUD_4TASKS = 'configs/kem/kem_swin-t_40k_nyud-4tasks-448x576.py'
 DEMO_CKPT = 'work_dirs/demo/iter_2.pth'  # `python tools/demo.py --iters 2` writes it
 TINY_COST = ['--warmup', '0', '--steps', '1']
 # docs/troubleshooting.md's 2-process demo training, 2 iterations: readme-tools and
@@ -190,6 +191,18 @@ def _check_nyud(scratch, results):
     assert osp.isfile(osp.join(scratch, 'checkpoints', 'swin_tiny_patch4_window7_224_mmseg.pth'))
     assert 'depth/rmse' in results[-1].stdout + results[-1].stderr
     assert len(_pngs(osp.join(scratch, 'vis'))) == _val_count(osp.join(scratch, 'data', 'NYUDv2'))
+
+
+def _check_eval_edges(scratch, results):
+    import json
+
+    preds = osp.join(scratch, 'work_dirs', 'preds')
+    assert len(_pngs(osp.join(preds, 'edge'))) == _val_count(osp.join(scratch, 'data', 'NYUDv2'))
+    with open(osp.join(preds, 'edge_benchmark.json')) as f:
+        saved = json.load(f)
+    assert osp.isfile(osp.join(preds, 'edge_pr_curve.png'))
+    assert len(saved['thresholds']) == 5, saved['settings']  # the run's --thresholds 5
+    assert 0 <= saved['metrics']['odsF'] <= 100, saved['metrics']
 
 
 def _check_resume(scratch, results):
@@ -367,9 +380,39 @@ DOC_COMMANDS = [
     ),
     DocCommand(
         'experiments-model-cost',
+        # one KEM / CA pair of the default list's nine (the second command's four as documented)
+        sub={
+            '--out work_dirs/model_cost_nyud': '--out work_dirs/model_cost_nyud --configs '
+            'configs/kem/kem_swin-t-s8_40k_nyud-448x576.py '
+            'configs/baselines/ca_swin-t-s8_40k_nyud-448x576.py'
+        },
         add=['--size', '64', '64', '--batch-size', '1', *TINY_COST, '--neck-repeats', '1'],
     ),
     DocCommand('experiments-tests', kind='pytest'),
+    # docs/datasets.md, docs/pascal_context.md: the standard 4- and 5-task protocols
+    DocCommand('datasets-nyud-4tasks-train', needs=['readme-nyud'], add=NYUD_SMALL),
+    DocCommand('pascal-context-5tasks-train', needs=['readme-nyud'], add=PASCAL_SMALL),
+    # docs/metrics.md: the boundary benchmark on the 4-task model's saved predictions
+    DocCommand(
+        'metrics-eval-edges',
+        needs=['datasets-nyud-4tasks-train'],
+        sub={
+            'CONFIG': NYUD_4TASKS,
+            'CHECKPOINT': 'work_dirs/kem_swin-t_40k_nyud-4tasks-448x576/iter_2.pth',
+        },
+        add={1: ['--thresholds', '5', '--workers', '0']},
+        check=_check_eval_edges,
+    ),
+    DocCommand(
+        'metrics-benchmark-edges', add=['--images', '1', '--size', '48', '64', '--no-reference']
+    ),
+    # docs/gpu.md
+    DocCommand(
+        'gpu-check',
+        skip=True,
+        why='`make gpu-bundle` downloads from the package index and `make gpu-check` needs a CUDA '
+        'machine; tests/test_tools/test_gpu_check.py runs both steps on CPU (bundle, dry run)',
+    ),
     # docs/rep_mtl.md
     DocCommand('rep-mtl-train', add=LIBMTL_SMALL),  # readme-rep-mtl's training: runs once
     # docs/sweeps.md
