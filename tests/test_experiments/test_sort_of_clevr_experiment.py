@@ -135,6 +135,8 @@ def test_type_and_colour_tables():
     lines = make_colour_table(results, methods).splitlines()
     assert lines[0].endswith('| red | green | blue | orange | gray | yellow |')
     assert lines[3] == '| KEM | long-tailed | 0.0 | 10.0 | 20.0 | 30.0 | 40.0 | 50.0 |'
-    assert make_colour_table(results, methods, 'relational').splitlines()[2].endswith(
-        '| 1.0 | 1.0 | 1.0 | 1.0 | 1.0 | 1.0 |'
+    assert (
+        make_colour_table(results, methods, 'relational')
+        .splitlines()[2]
+        .endswith('| 1.0 | 1.0 | 1.0 | 1.0 | 1.0 | 1.0 |')
     )

@@ -8,7 +8,7 @@ tables (mean +- std over seeds next to the paper's; per question type; per asked
 command again resumes.
 
     python tools/experiments/sort_of_clevr.py                   # default size, seeds 0 1 2
-    python tools/experiments/sort_of_clevr.py --full            # the configs' 20,000 steps
+    python tools/experiments/sort_of_clevr.py --full            # 9,800 images, 20,000 steps
     python tools/experiments/sort_of_clevr.py --seeds 0 --methods KEM 'sKEM (task_axis)'
 
 The generated data are cached under --data-root and shared by all runs; the seeds change the
@@ -32,14 +32,19 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='training seeds')
     parser.add_argument(
-        '--full', action='store_true', help="the configs' schedule (20,000 steps) instead of 3,000"
-    )
+        '--full', action='store_true',
+        help="the configs' size and schedule (9,800 images, 20,000 steps), not 3,000 / 4,000",
+    )  # fmt: skip
     parser.add_argument(
         '--methods', nargs='+', choices=[m for m, _, _ in METHODS], help='rows to run (all)'
     )
     parser.add_argument('--train-images', type=int, help='override the number of training images')
     parser.add_argument('--test-images', type=int, help='override the number of test images')
     parser.add_argument('--iters', type=int, help='override the training iterations')
+    parser.add_argument(
+        '--train-questions', type=int, dest='train_questions_per_family',
+        help='override the training questions per family and image',
+    )  # fmt: skip
     parser.add_argument('--batch-size', type=int, help='override the images per training step')
     parser.add_argument(
         '--long-tail-target', choices=('colour', 'subtype'), default='colour',
@@ -56,7 +61,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     size = {} if args.full else dict(SMALL)
-    for key in ('train_images', 'test_images', 'iters'):
+    for key in ('train_images', 'test_images', 'iters', 'train_questions_per_family'):
         if getattr(args, key) is not None:
             size[key] = getattr(args, key)
     result = run_table1(

@@ -23,6 +23,7 @@ STEPS = 3000
 IMAGES_PER_STEP = 8
 LR = 2e-3
 NONREL_ONLY = True
+SEED = 0
 
 
 def tensors(data, questions=slice(None)):
@@ -47,7 +48,7 @@ def test_control_leaves_the_colour_blind_plateau():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        torch.manual_seed(0)
+        torch.manual_seed(SEED)
         init_default_scope('mmseg')
         model = MODELS.build(dict(type='RelationalReasoner', interaction=None))
         # NONREL_ONLY: train on the 5 non-relational questions of each image only
@@ -77,7 +78,9 @@ def test_control_leaves_the_colour_blind_plateau():
         accuracy = non_relational_accuracy(model, t_images, t_questions, t_answers, families)
         # the same questions naming another colour (answers kept): the model reads the colour
         colours = t_questions[..., :6].argmax(-1)
-        other = (colours + torch.randint(1, 6, colours.shape, generator=torch.Generator().manual_seed(0))) % 6
+        other = (
+            colours + torch.randint(1, 6, colours.shape, generator=torch.Generator().manual_seed(0))
+        ) % 6
         shuffled = t_questions.clone()
         shuffled[..., :6] = torch.nn.functional.one_hot(other, 6).float()
         blind = non_relational_accuracy(model, t_images, shuffled, t_answers, families)
