@@ -273,6 +273,7 @@ def run_table1(
     batch_size: Optional[int] = None,
     command: str = '',
     log: Optional[Callable[[str], None]] = None,
+    train: bool = True,
 ) -> Dict[str, object]:
     """Train and test every method x distribution x seed; write ``table1.md`` and ``table1.json``.
 
@@ -291,6 +292,8 @@ def run_table1(
         batch_size (int, optional): Images per training step. Defaults to None (the configs').
         command (str): The command line, recorded in the setting. Defaults to ''.
         log (callable, optional): Called with a line per finished run. Defaults to None.
+        train (bool): Train the runs not yet in ``runs/``; False writes the tables from the runs
+            already there (missing cells show ``-``). Defaults to True.
 
     Returns:
         dict: ``setting``, ``results`` (method -> distribution -> runs), ``paper``, ``table``,
@@ -364,6 +367,8 @@ def run_table1(
     finished = total - len(pending)
     if log is not None and finished:
         log(f'resuming: {finished} of {total} runs already in {osp.join(work_dir, "runs")}')
+    if not train:
+        pending = []
 
     def record(job, run):
         nonlocal finished

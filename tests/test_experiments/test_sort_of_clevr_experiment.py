@@ -68,6 +68,12 @@ def test_tiny_table_resumes(tmp_path, monkeypatch):
     )
     assert lines == [f'resuming: 4 of 4 runs already in {work_dir / "runs"}']
     assert again['results'] == out['results']
+    # report only: a missing seed is a missing cell, nothing is trained
+    partial = run_table1(
+        CONFIG_DIR, [3, 4], TINY, str(tmp_path / 'data'), str(work_dir), train=False, **kwargs
+    )
+    assert [r['seed'] for r in partial['results']['KEM']['balanced']] == [3]
+    assert '| KEM | balanced |' in partial['table'] and '| 1 | 3 |' in partial['table']
     # another schedule is another run: the stale result is not reused
     with pytest.raises(AssertionError, match='retrained'):
         run_table1(

@@ -55,6 +55,10 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'sort_of_clevr'))
     parser.add_argument('--jobs', type=int, default=2, help='runs at the same time (processes)')
     parser.add_argument('--threads', type=int, default=1, help='torch threads per run')
+    parser.add_argument(
+        '--report-only', action='store_true',
+        help='write the tables from the runs already in <work-dir>/runs, train nothing',
+    )  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -68,6 +72,7 @@ def main(argv=None):
         CONFIG_DIR, args.seeds, size, args.data_root, args.work_dir, methods=args.methods,
         jobs=args.jobs, threads=args.threads, long_tail_target=args.long_tail_target,
         exponent=args.exponent, batch_size=args.batch_size,
+        train=not args.report_only,
         command='python ' + ' '.join([osp.relpath(__file__, REPO)] + sys.argv[1:]),
         log=lambda line: print(line, flush=True),
     )  # fmt: skip
