@@ -341,9 +341,10 @@ def run_table1(
 
     results = {method: {dist: {} for dist in DISTRIBUTIONS} for method, _, _ in rows}
     pending = []
-    for method, stem, _ in rows:
-        for dist in DISTRIBUTIONS:
-            for seed in seeds:
+    # seed-major: an interrupted table has every row, with fewer seeds
+    for seed in seeds:
+        for method, stem, _ in rows:
+            for dist in DISTRIBUTIONS:
                 key = dict(
                     stem=stem, distribution=dist, seed=seed, iters=setting['iters'],
                     train_images=setting['train_images'], test_images=setting['test_images'],
