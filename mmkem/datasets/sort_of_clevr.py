@@ -15,7 +15,11 @@ from .synthetic.sort_of_clevr import (
     load_or_generate_sort_of_clevr,
 )
 
-__all__ = ['SortOfCLEVRDataset']
+__all__ = ['QUESTION_COLOURS', 'SortOfCLEVRDataset']
+
+#: ``question_colour`` values: the generated questions, or their colour replaced by another one.
+QUESTION_COLOURS = ('asked', 'shuffled')
+NUM_COLOURS = len(COLOURS)
 
 
 @DATASETS.register_module()
@@ -29,7 +33,13 @@ class SortOfCLEVRDataset(BaseDataset):
 
     - ``inputs``: uint8 tensor ``(3, 75, 75)``, RGB.
     - ``questions``: float32 ``(Q, 11)``; ``answers``: int64 ``(Q,)``;
-      ``families``: int64 ``(Q,)`` (0 non-relational, 1 relational); ``subtypes``: int64 ``(Q,)``.
+      ``families``: int64 ``(Q,)`` (0 non-relational, 1 relational); ``subtypes``: int64 ``(Q,)``;
+      ``colours``: int64 ``(Q,)``, the colour each question asks about (index into ``COLOURS``).
+
+    With ``question_colour='shuffled'`` (a guard, not a task) every question's colour block names a
+    random *other* colour (seeded by ``shuffle_seed`` and the sample index), while ``answers`` and
+    ``colours`` stay those of the asked colour: a model that reads the colour loses accuracy, a
+    model that ignores it (the colour-blind plateau, docs/sort_of_clevr.md) does not.
 
     Args:
         data_root (str, optional): Cache folder of the generated ``.npz`` files; None generates in
@@ -40,6 +50,9 @@ class SortOfCLEVRDataset(BaseDataset):
         seed (int): Generator seed; use different seeds for train and test. Defaults to 0.
         long_tail (dict, optional): ``dict(target='colour' | 'subtype', exponent=2.0)`` for a
             long-tailed split, None for balanced. Defaults to None.
+        question_colour (str): ``'asked'`` (the questions as generated) or ``'shuffled'`` (see
+            above). Defaults to ``'asked'``.
+        shuffle_seed (int): Seed of the shuffled colours. Defaults to 0.
         pipeline (list): Transforms applied to each sample dict. Defaults to ``[]``.
         **kwargs: Other :class:`mmengine.dataset.BaseDataset` arguments.
     """
@@ -53,9 +66,17 @@ class SortOfCLEVRDataset(BaseDataset):
         questions_per_family: int = 10,
         seed: int = 0,
         long_tail: Optional[Dict] = None,
+        question_colour: str = 'asked',
+        shuffle_seed: int = 0,
         pipeline: Sequence = (),
         **kwargs,
     ) -> None:
+        if question_colour not in QUESTION_COLOURS:
+            raise ValueError(
+                f'question_colour must be one of {QUESTION_COLOURS}, got {question_colour!r}'
+            )
+        self.question_colour = question_colour
+        self.shuffle_seed = shuffle_seed
         self.num_images = num_images
         self.questions_per_family = questions_per_family
         self.seed = seed
@@ -79,16 +100,29 @@ class SortOfCLEVRDataset(BaseDataset):
                 answers=data['answers'][i],
                 families=data['families'][i],
                 subtypes=data['subtypes'][i],
+                colours=data['colours'][i],
             )
             for i in range(len(data['images']))
         ]
 
+    def _shuffled_questions(self, questions: np.ndarray, colours: np.ndarray, idx: int):
+        """``questions`` with each colour block naming a random other colour."""
+        rng = np.random.default_rng([self.shuffle_seed, idx])
+        other = (colours + rng.integers(1, NUM_COLOURS, size=colours.shape)) % NUM_COLOURS
+        questions = questions.copy()
+        questions[:, :NUM_COLOURS] = np.eye(NUM_COLOURS, dtype=questions.dtype)[other]
+        return questions
+
     def prepare_data(self, idx: int) -> dict:
         results = super().prepare_data(idx)
+        questions = results['questions'].astype(np.float32)
+        if self.question_colour == 'shuffled':
+            questions = self._shuffled_questions(questions, results['colours'], idx)
         return dict(
             inputs=torch.from_numpy(np.ascontiguousarray(results['image'].transpose(2, 0, 1))),
-            questions=torch.from_numpy(results['questions'].astype(np.float32)),
+            questions=torch.from_numpy(questions),
             answers=torch.from_numpy(results['answers'].astype(np.int64)),
             families=torch.from_numpy(results['families'].astype(np.int64)),
             subtypes=torch.from_numpy(results['subtypes'].astype(np.int64)),
+            colours=torch.from_numpy(results['colours'].astype(np.int64)),
         )

@@ -49,3 +49,42 @@ def test_missing_type_is_nan():
     res = metric.evaluate(size=1)
     assert res['sort_of_clevr/accuracy'] == 0.0
     assert math.isnan(res['sort_of_clevr/relational'])
+
+
+def test_accuracies_by_asked_colour():
+    init_default_scope('mmseg')
+    metric = METRICS.build(dict(type='SortOfCLEVRMetric'))
+    samples = [
+        # colours red red green | red blue blue; correct: yes no yes | yes yes no
+        dict(
+            pred_answers=[0, 1, 2, 3, 4, 5],
+            answers=[0, 0, 2, 3, 4, 6],
+            families=[0, 0, 1, 1, 1, 0],
+            subtypes=[0, 1, 2, 0, 1, 2],
+            colours=[0, 0, 1, 0, 2, 2],
+        ),
+        # one yellow relational question, wrong
+        dict(pred_answers=[7], answers=[8], families=[1], subtypes=[2], colours=[5]),
+    ]
+    metric.process({}, samples)
+    res = {k.split('/')[1]: v for k, v in metric.evaluate(size=2).items()}
+    # the colour split does not change the pooled numbers: 7 questions, 4 right
+    assert math.isclose(res['accuracy'], 100 * 4 / 7)
+    assert math.isclose(res['non_relational'], 100 * 1 / 3)  # red yes, red no, blue no
+    assert res['count'] == 50.0  # green right, yellow wrong
+    # red: 3 questions (non-rel yes, non-rel no, rel yes)
+    assert math.isclose(res['colour_red'], 100 * 2 / 3)
+    assert res['colour_red_non_relational'] == 50.0 and res['colour_red_relational'] == 100.0
+    assert res['colour_green'] == 100.0 and math.isnan(res['colour_green_non_relational'])
+    assert res['colour_blue'] == 50.0
+    assert res['colour_blue_non_relational'] == 0.0 and res['colour_blue_relational'] == 100.0
+    assert res['colour_yellow'] == 0.0 and math.isnan(res['colour_orange'])
+    assert math.isnan(res['colour_gray_relational'])
+
+
+def test_no_colour_keys_without_colours():
+    init_default_scope('mmseg')
+    metric = METRICS.build(dict(type='SortOfCLEVRMetric'))
+    metric.process({}, [dict(pred_answers=[0], answers=[0], families=[0], subtypes=[1])])
+    res = metric.evaluate(size=1)
+    assert not any('colour' in key for key in res)
