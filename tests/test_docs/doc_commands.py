@@ -413,7 +413,7 @@ DOC_COMMANDS = [
         why='`make gpu-bundle` downloads from the package index and `make gpu-check` needs a CUDA '
         'machine; tests/test_tools/test_gpu_check.py runs both steps on CPU (bundle, dry run)',
     ),
-    # docs/sort_of_clevr.md: the table at a toy size (one KEM run of 2 steps), the training entry point
+    # docs/sort_of_clevr.md: the table at a toy size (one KEM run of 2 steps), the entry point
     DocCommand(
         'sort-of-clevr-table',
         add=[
